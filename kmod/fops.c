@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbox: file operations of /dev/mboxN.
+ */
+#include <linux/capability.h>
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <asm/ioctls.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include "mbox_internal.h"
+
+static int mbox_open(struct inode *inode, struct file *file)
+{
+	struct mbox *mb = container_of(inode->i_cdev, struct mbox, cdev);
+	struct mbox_file *mf;
+
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
+	if (!mf)
+		return -ENOMEM;
+	mf->mb = mb;
+	file->private_data = mf;
+	/* A mailbox has no file position; io_uring may use IOCB_NOWAIT. */
+	stream_open(inode, file);
+	file->f_mode |= FMODE_NOWAIT;
+	return 0;
+}
+
+static int mbox_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static bool mbox_nonblock(const struct kiocb *iocb)
+{
+	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+	       (iocb->ki_flags & IOCB_NOWAIT);
+}
+
+static size_t mbox_hdr_size(const struct mbox_file *mf)
+{
+	return READ_ONCE(mf->mode) & MBOX_MODE_HEADER ?
+	       sizeof(struct mbox_msg_header) : 0;
+}
+
+static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct mbox_file *mf = iocb->ki_filp->private_data;
+	struct mbox *mb = mf->mb;
+	size_t hdr_size = mbox_hdr_size(mf);
+	struct mbox_msg_header hdr;
+	struct mbox_msg *msg;
+
+	msg = mbox_take(mb, iov_iter_count(to), hdr_size, mbox_nonblock(iocb));
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
+
+	/* No lock is held here: a fault can sleep, and puts the message back. */
+	if (hdr_size) {
+		mbox_msg_fill_header(msg, &hdr);
+		if (copy_to_iter(&hdr, hdr_size, to) != hdr_size)
+			goto fault;
+	}
+	if (copy_to_iter(msg->data, msg->size, to) != msg->size)
+		goto fault;
+
+	mbox_consume(mb, msg);
+	return hdr_size + msg->size;
+
+fault:
+	mbox_requeue(mb, msg);
+	return -EFAULT;
+}
+
+static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct mbox_file *mf = file->private_data;
+	struct mbox *mb = mf->mb;
+	size_t len = iov_iter_count(from);
+	struct mbox_msg *msg;
+	int ret;
+
+	if (!len)
+		return 0;
+	if (len > READ_ONCE(mb->max_msg_size))
+		return -EMSGSIZE;
+
+	/* Allocate and copy in before taking the lock. */
+	msg = mbox_msg_alloc(len);
+	if (!msg)
+		return -ENOMEM;
+	if (!copy_from_iter_full(msg->data, len, from)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	mbox_msg_stamp(msg, file);
+
+	ret = mbox_enqueue(mb, msg, mbox_nonblock(iocb));
+	if (ret)
+		goto out_free;
+	return len;
+
+out_free:
+	mbox_msg_free(msg);
+	return ret;
+}
+
+static __poll_t mbox_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct mbox_file *mf = file->private_data;
+	__poll_t mask;
+
+	poll_wait(file, &mf->mb->poll_wait, wait);
+	mask = mbox_poll_mask(mf->mb);
+	/* Report only the directions this file may use. */
+	if (!(file->f_mode & FMODE_READ))
+		mask &= ~(EPOLLIN | EPOLLRDNORM | EPOLLPRI);
+	if (!(file->f_mode & FMODE_WRITE))
+		mask &= ~(EPOLLOUT | EPOLLWRNORM);
+	return mask;
+}
+
+/*
+ * Size-versioned structures (see the uapi header): the caller's size comes
+ * from the command; shorter than the first published version is ENOTTY.
+ */
+static int mbox_copy_in(void *kdata, size_t ksize, unsigned int cmd,
+			unsigned long arg)
+{
+	return copy_struct_from_user(kdata, ksize, (void __user *)arg,
+				     _IOC_SIZE(cmd));
+}
+
+static int mbox_copy_out(unsigned long arg, unsigned int cmd,
+			 const void *kdata, size_t ksize)
+{
+	void __user *uarg = (void __user *)arg;
+	size_t usize = _IOC_SIZE(cmd);
+
+	if (copy_to_user(uarg, kdata, min(usize, ksize)))
+		return -EFAULT;
+	if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
+		return -EFAULT;
+	return 0;
+}
+
+static int mbox_ioc_get_info(struct mbox *mb, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct mbox_info info;
+
+	mbox_get_info(mb, &info);
+	return mbox_copy_out(arg, cmd, &info, sizeof(info));
+}
+
+static int mbox_ioc_set_limits(struct mbox *mb, unsigned int cmd,
+			       unsigned long arg)
+{
+	struct mbox_limits limits;
+	int ret;
+
+	ret = mbox_copy_in(&limits, sizeof(limits), cmd, arg);
+	if (ret)
+		return ret;
+	if (limits.reserved)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	return mbox_set_limits(mb, &limits);
+}
+
+static int mbox_ioc_peek(struct file *file, struct mbox *mb, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct mbox_msg_header hdr;
+	int ret;
+
+	if (!(file->f_mode & FMODE_READ))
+		return -EBADF;
+	ret = mbox_peek(mb, &hdr);
+	if (ret)
+		return ret;
+	return mbox_copy_out(arg, cmd, &hdr, sizeof(hdr));
+}
+
+static int mbox_ioc_set_mode(struct mbox_file *mf, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct mbox_mode mode;
+	int ret;
+
+	ret = mbox_copy_in(&mode, sizeof(mode), cmd, arg);
+	if (ret)
+		return ret;
+	if (mode.reserved || (mode.flags & ~MBOX_MODE_ALL))
+		return -EINVAL;
+	WRITE_ONCE(mf->mode, mode.flags);
+	return 0;
+}
+
+static int mbox_ioc_get_mode(struct mbox_file *mf, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct mbox_mode mode = { .flags = READ_ONCE(mf->mode) };
+
+	return mbox_copy_out(arg, cmd, &mode, sizeof(mode));
+}
+
+/*
+ * Build a flush selector for @file.  Removing other senders' messages is
+ * the consumer's right (file open for reading) or an administrator's.
+ */
+static int mbox_flush_sel_init(struct mbox_flush_sel *sel,
+			       const struct file *file, u32 flags,
+			       u64 up_to_seq)
+{
+	if (flags & ~MBOX_FLUSH_ALL_FLAGS)
+		return -EINVAL;
+	if (!(flags & MBOX_FLUSH_MINE) && !(file->f_mode & FMODE_READ) &&
+	    !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	sel->flags = flags;
+	sel->up_to_seq = up_to_seq;
+	sel->opener_uid = file->f_cred->euid;
+	return 0;
+}
+
+static int mbox_ioc_flush(struct file *file, struct mbox *mb, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct mbox_flush req;
+	struct mbox_flush_sel sel;
+	int ret;
+
+	ret = mbox_copy_in(&req, sizeof(req), cmd, arg);
+	if (ret)
+		return ret;
+	if (req.reserved || req.flushed_msgs || req.flushed_bytes)
+		return -EINVAL;
+	ret = mbox_flush_sel_init(&sel, file, req.flags, req.up_to_seq);
+	if (ret)
+		return ret;
+	mbox_flush(mb, &sel, &req);
+	return mbox_copy_out(arg, cmd, &req, sizeof(req));
+}
+
+static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
+				unsigned int cmd, unsigned long arg)
+{
+	struct mbox_urgent req;
+	struct mbox_flush_sel sel;
+	struct mbox_flush result = { 0 };
+	struct mbox_msg *msg;
+	bool do_flush;
+	int ret;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	ret = mbox_copy_in(&req, sizeof(req), cmd, arg);
+	if (ret)
+		return ret;
+	if (req.reserved || req.seq || req.flushed_msgs || req.flushed_bytes ||
+	    (req.flags & ~MBOX_URGENT_ALL_FLAGS))
+		return -EINVAL;
+	do_flush = req.flags & MBOX_URGENT_FLUSH;
+	if (!do_flush && (req.flush_flags || req.up_to_seq))
+		return -EINVAL;
+	if (do_flush) {
+		ret = mbox_flush_sel_init(&sel, file, req.flush_flags,
+					  req.up_to_seq);
+		if (ret)
+			return ret;
+	}
+	if (!req.len)
+		return -EINVAL;
+	if (req.len > READ_ONCE(mb->max_msg_size))
+		return -EMSGSIZE;
+
+	msg = mbox_msg_alloc(req.len);
+	if (!msg)
+		return -ENOMEM;
+	if (copy_from_user(msg->data, u64_to_user_ptr(req.buf), req.len)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	mbox_msg_stamp(msg, file);
+
+	ret = mbox_enqueue_urgent(mb, msg, do_flush ? &sel : NULL, &result);
+	if (ret)
+		goto out_free;
+	req.seq = msg->seq;
+	req.flushed_msgs = result.flushed_msgs;
+	req.flushed_bytes = result.flushed_bytes;
+	/* The message is queued: a failed copy-out must not undo that. */
+	return mbox_copy_out(arg, cmd, &req, sizeof(req));
+
+out_free:
+	mbox_msg_free(msg);
+	return ret;
+}
+
+static int mbox_ioc_fionread(struct mbox_file *mf, unsigned long arg)
+{
+	u32 size = mbox_next_size(mf->mb);
+	int n = size ? size + mbox_hdr_size(mf) : 0;
+
+	return put_user(n, (int __user *)arg);
+}
+
+/* The first published size of each structure: smaller callers are ENOTTY. */
+static size_t mbox_ioc_min_size(unsigned int nr)
+{
+	switch (nr) {
+	case _IOC_NR(MBOX_IOC_GET_INFO):
+		return sizeof(struct mbox_info);
+	case _IOC_NR(MBOX_IOC_SET_LIMITS):
+		return sizeof(struct mbox_limits);
+	case _IOC_NR(MBOX_IOC_PEEK):
+		return sizeof(struct mbox_msg_header);
+	case _IOC_NR(MBOX_IOC_SET_MODE):
+	case _IOC_NR(MBOX_IOC_GET_MODE):
+		return sizeof(struct mbox_mode);
+	case _IOC_NR(MBOX_IOC_FLUSH):
+		return sizeof(struct mbox_flush);
+	case _IOC_NR(MBOX_IOC_SEND_URGENT):
+		return sizeof(struct mbox_urgent);
+	}
+	return 0;
+}
+
+/* Same number and direction as @base, any size from the first one up. */
+static bool mbox_cmd_is(unsigned int cmd, unsigned int base)
+{
+	return _IOC_TYPE(cmd) == _IOC_TYPE(base) &&
+	       _IOC_NR(cmd) == _IOC_NR(base) &&
+	       _IOC_DIR(cmd) == _IOC_DIR(base) &&
+	       _IOC_SIZE(cmd) >= mbox_ioc_min_size(_IOC_NR(base));
+}
+
+static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mbox_file *mf = file->private_data;
+	struct mbox *mb = mf->mb;
+
+	if (cmd == FIONREAD)
+		return mbox_ioc_fionread(mf, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_GET_INFO))
+		return mbox_ioc_get_info(mb, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_SET_LIMITS))
+		return mbox_ioc_set_limits(mb, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_PEEK))
+		return mbox_ioc_peek(file, mb, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_SET_MODE))
+		return mbox_ioc_set_mode(mf, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_GET_MODE))
+		return mbox_ioc_get_mode(mf, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_FLUSH))
+		return mbox_ioc_flush(file, mb, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_SEND_URGENT))
+		return mbox_ioc_send_urgent(file, mb, cmd, arg);
+	return -ENOTTY;
+}
+
+const struct file_operations mbox_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mbox_open,
+	.release	= mbox_release,
+	.read_iter	= mbox_read_iter,
+	.write_iter	= mbox_write_iter,
+	.poll		= mbox_poll,
+	.unlocked_ioctl	= mbox_ioctl,
+	/* Every structure has the same layout for 32-bit callers. */
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= no_llseek,
+};

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mbox: internal interfaces between the queue core (queue.c), message
+ * objects (msg.c), the file operations (fops.c) and module setup (main.c).
+ */
+#ifndef _MBOX_INTERNAL_H
+#define _MBOX_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/cdev.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/mbox.h>
+
+struct file;
+struct pid;
+
+/*
+ * One queued message.  Everything but @node and @flags is fixed once the
+ * message is enqueued; @node is protected by the mailbox lock.
+ */
+struct mbox_msg {
+	struct list_head node;
+	struct pid *tgid;		/* writer's thread group, for hdr.pid */
+	struct pid *tid;		/* writer's thread, for hdr.tid */
+	kuid_t uid;			/* writer's euid at write() */
+	kgid_t gid;
+	kuid_t opener_uid;		/* euid/egid of the writer's f_cred */
+	kgid_t opener_gid;
+	u64 seq;
+	u64 time_ns;
+	u32 size;
+	u32 flags;			/* MBOX_MSG_* */
+	u32 delivery_count;
+	char data[];
+};
+
+/*
+ * One mailbox.  @lock protects the lists, the counters and the limits; it
+ * is a spinlock because nothing that sleeps, allocates or touches user
+ * memory is ever done under it.
+ */
+struct mbox {
+	spinlock_t lock;		/* see above */
+	struct list_head queue;		/* normal messages, FIFO */
+	struct list_head urgent;	/* urgent messages, FIFO, read first */
+
+	/* Limits (struct mbox_limits). */
+	u32 max_msg_size;
+	u32 max_msgs;
+	u64 max_bytes;
+	u32 max_urgent;
+
+	/*
+	 * Charged against the limits: queued messages plus those being
+	 * copied out to a reader, so a failed copy can always put its
+	 * message back.
+	 */
+	u32 nr_msgs;
+	u64 nr_bytes;
+	u32 nr_urgent;
+	/* Messages on the two lists, i.e. readable right now, and bytes. */
+	u32 nr_ready;
+	u32 nr_urgent_ready;
+	u64 ready_bytes;
+	u64 urgent_ready_bytes;
+
+	u64 next_seq;
+	u64 total_enqueued;
+	u64 total_dequeued;
+	u64 flushed_msgs;
+	u64 flushed_bytes;
+
+	/*
+	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
+	 * reader); blocked writers wait on @wr_wait with a wake function that
+	 * only wakes those whose message fits (see queue.c); poll and epoll
+	 * wait on @poll_wait, woken with the event mask as key.
+	 */
+	wait_queue_head_t rd_wait;
+	wait_queue_head_t wr_wait;
+	wait_queue_head_t poll_wait;
+	atomic_t readers_waiting;
+	atomic_t writers_waiting;
+
+	unsigned int index;
+	struct cdev cdev;
+	struct device *dev;
+};
+
+/* Per open file description. */
+struct mbox_file {
+	struct mbox *mb;
+	u32 mode;			/* MBOX_MODE_*, read with READ_ONCE */
+};
+
+/* Module-wide defaults, validated at load (main.c). */
+extern unsigned int mbox_default_max_msg_size;
+extern unsigned int mbox_default_max_msgs;
+extern unsigned long mbox_default_max_bytes;
+extern unsigned int mbox_default_max_urgent;
+
+/* msg.c */
+struct mbox_msg *mbox_msg_alloc(size_t size);
+void mbox_msg_free(struct mbox_msg *msg);
+void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
+void mbox_msg_fill_header(const struct mbox_msg *msg,
+			  struct mbox_msg_header *hdr);
+void mbox_msg_free_list(struct list_head *list);
+
+/* queue.c */
+void mbox_init(struct mbox *mb, unsigned int index,
+	       const struct mbox_limits *limits);
+void mbox_destroy(struct mbox *mb);
+int mbox_limits_valid(const struct mbox_limits *limits);
+int mbox_set_limits(struct mbox *mb, const struct mbox_limits *limits);
+void mbox_get_info(struct mbox *mb, struct mbox_info *info);
+
+int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock);
+struct mbox_flush_sel {
+	u32 flags;			/* MBOX_FLUSH_* */
+	u64 up_to_seq;
+	kuid_t opener_uid;
+};
+
+int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
+			const struct mbox_flush_sel *sel,
+			struct mbox_flush *result);
+void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		struct mbox_flush *result);
+
+struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
+			   bool nonblock);
+void mbox_requeue(struct mbox *mb, struct mbox_msg *msg);
+void mbox_consume(struct mbox *mb, struct mbox_msg *msg);
+int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
+u32 mbox_next_size(struct mbox *mb);
+__poll_t mbox_poll_mask(struct mbox *mb);
+
+/* fops.c */
+extern const struct file_operations mbox_fops;
+
+#endif /* _MBOX_INTERNAL_H */

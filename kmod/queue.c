@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbox: the queue core.  Everything here works on one struct mbox under its
+ * spinlock and never sleeps, allocates or touches user memory while holding
+ * it: messages are allocated and filled before mbox_enqueue(), and
+ * mbox_take() detaches a message so the caller copies it out unlocked and
+ * then either consumes it or puts it back with mbox_requeue().
+ */
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/timekeeping.h>
+
+#include "mbox_internal.h"
+
+void mbox_init(struct mbox *mb, unsigned int index,
+	       const struct mbox_limits *limits)
+{
+	spin_lock_init(&mb->lock);
+	INIT_LIST_HEAD(&mb->queue);
+	INIT_LIST_HEAD(&mb->urgent);
+	init_waitqueue_head(&mb->rd_wait);
+	init_waitqueue_head(&mb->wr_wait);
+	init_waitqueue_head(&mb->poll_wait);
+	atomic_set(&mb->readers_waiting, 0);
+	atomic_set(&mb->writers_waiting, 0);
+	mb->max_msg_size = limits->max_msg_size;
+	mb->max_msgs = limits->max_msgs;
+	mb->max_bytes = limits->max_bytes;
+	mb->max_urgent = limits->max_urgent;
+	mb->next_seq = 1;
+	mb->index = index;
+}
+
+/* Only once no file can reach @mb any more (module unload). */
+void mbox_destroy(struct mbox *mb)
+{
+	mbox_msg_free_list(&mb->urgent);
+	mbox_msg_free_list(&mb->queue);
+}
+
+/* Check a complete set of limits; 0 = valid, else -EINVAL. */
+int mbox_limits_valid(const struct mbox_limits *l)
+{
+	if (l->max_msg_size < 1 || l->max_msg_size > MBOX_MAX_MSG_SIZE_LIMIT)
+		return -EINVAL;
+	if (l->max_msgs < 1 || l->max_msgs > MBOX_MAX_MSGS_LIMIT)
+		return -EINVAL;
+	/* A message of max_msg_size must always fit an empty mailbox. */
+	if (l->max_bytes < l->max_msg_size ||
+	    l->max_bytes > MBOX_MAX_BYTES_LIMIT)
+		return -EINVAL;
+	if (l->max_urgent < 1 || l->max_urgent > MBOX_MAX_URGENT_LIMIT)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Whether a normal message of @size bytes fits given what is charged.  An
+ * empty mailbox takes any message up to max_msg_size even if the limits
+ * were lowered below it meanwhile, so no writer can wait forever.
+ */
+static bool mbox_fits(u32 nr_msgs, u64 nr_bytes, u32 max_msgs, u64 max_bytes,
+		      size_t size)
+{
+	if (!nr_msgs)
+		return true;
+	return nr_msgs < max_msgs && nr_bytes + size <= max_bytes;
+}
+
+static bool mbox_fits_locked(struct mbox *mb, size_t size)
+{
+	lockdep_assert_held(&mb->lock);
+	return mbox_fits(mb->nr_msgs, mb->nr_bytes, mb->max_msgs, mb->max_bytes,
+			 size);
+}
+
+/*
+ * Waking blocked writers.  Each blocked writer waits for room for its own
+ * message, whose size it knows.  A plain exclusive wake-up could pick a
+ * writer whose message still does not fit while a smaller one behind it
+ * would, and waking them all is a thundering herd.  So the waker passes a
+ * snapshot of the space as the key, and the wake function wakes, in FIFO
+ * order, exactly the writers whose messages fit in what the writers woken
+ * before them have not yet claimed.
+ */
+struct mbox_space {
+	u32 nr_msgs;
+	u64 nr_bytes;
+	u32 max_msgs;
+	u64 max_bytes;
+};
+
+struct mbox_writer_wait {
+	struct wait_queue_entry wq;
+	size_t size;
+};
+
+static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
+			    int sync, void *key)
+{
+	struct mbox_writer_wait *w = container_of(wq, struct mbox_writer_wait,
+						  wq);
+	struct mbox_space *space = key;
+
+	if (!mbox_fits(space->nr_msgs, space->nr_bytes, space->max_msgs,
+		       space->max_bytes, w->size))
+		return 0;
+	space->nr_msgs++;
+	space->nr_bytes += w->size;
+	return autoremove_wake_function(wq, mode, sync, NULL);
+}
+
+static void mbox_wake_writers(struct mbox *mb)
+{
+	struct mbox_space space;
+
+	if (!wq_has_sleeper(&mb->wr_wait))
+		return;
+	spin_lock(&mb->lock);
+	space.nr_msgs = mb->nr_msgs;
+	space.nr_bytes = mb->nr_bytes;
+	space.max_msgs = mb->max_msgs;
+	space.max_bytes = mb->max_bytes;
+	spin_unlock(&mb->lock);
+	/* nr_exclusive 0: the wake function alone decides whom to wake. */
+	__wake_up(&mb->wr_wait, TASK_INTERRUPTIBLE, 0, &space);
+}
+
+static void mbox_wake_poll(struct mbox *mb, __poll_t events)
+{
+	if (wq_has_sleeper(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
+}
+
+/* A message became readable: one blocked reader and every poller. */
+static void mbox_wake_readers(struct mbox *mb, __poll_t events)
+{
+	if (wq_has_sleeper(&mb->rd_wait))
+		wake_up_interruptible_sync(&mb->rd_wait);
+	mbox_wake_poll(mb, events);
+}
+
+/* Space was freed: the writers it lets through and every poller. */
+static void mbox_space_freed(struct mbox *mb)
+{
+	mbox_wake_writers(mb);
+	mbox_wake_poll(mb, EPOLLOUT | EPOLLWRNORM);
+}
+
+/* Account @msg as readable; the caller has put it on its list. */
+static void mbox_ready_locked(struct mbox *mb, struct mbox_msg *msg)
+{
+	if (msg->flags & MBOX_MSG_URGENT) {
+		mb->nr_urgent_ready++;
+		mb->urgent_ready_bytes += msg->size;
+	} else {
+		mb->nr_ready++;
+		mb->ready_bytes += msg->size;
+	}
+}
+
+/* Take @msg off its list; it stays charged against the limits. */
+static void mbox_unlink_locked(struct mbox *mb, struct mbox_msg *msg)
+{
+	list_del_init(&msg->node);
+	if (msg->flags & MBOX_MSG_URGENT) {
+		mb->nr_urgent_ready--;
+		mb->urgent_ready_bytes -= msg->size;
+	} else {
+		mb->nr_ready--;
+		mb->ready_bytes -= msg->size;
+	}
+}
+
+/* Release what @msg held against the limits. */
+static void mbox_uncharge_locked(struct mbox *mb, struct mbox_msg *msg)
+{
+	if (msg->flags & MBOX_MSG_URGENT) {
+		mb->nr_urgent--;
+	} else {
+		mb->nr_msgs--;
+		mb->nr_bytes -= msg->size;
+	}
+}
+
+/* Stamp @msg with its seq and time and make it readable at the tail. */
+static void mbox_publish_locked(struct mbox *mb, struct mbox_msg *msg)
+{
+	lockdep_assert_held(&mb->lock);
+	msg->seq = mb->next_seq++;
+	msg->time_ns = ktime_get_real_ns();
+	list_add_tail(&msg->node, msg->flags & MBOX_MSG_URGENT ?
+		      &mb->urgent : &mb->queue);
+	mbox_ready_locked(mb, msg);
+	mb->total_enqueued++;
+}
+
+/*
+ * Apply @req (0 fields = unchanged) atomically: either every field changes
+ * or, if the result is invalid, none.
+ */
+int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
+{
+	struct mbox_limits l;
+	int ret;
+
+	spin_lock(&mb->lock);
+	l.max_msg_size = req->max_msg_size ?: mb->max_msg_size;
+	l.max_msgs = req->max_msgs ?: mb->max_msgs;
+	l.max_bytes = req->max_bytes ?: mb->max_bytes;
+	l.max_urgent = req->max_urgent ?: mb->max_urgent;
+	l.reserved = 0;
+	ret = mbox_limits_valid(&l);
+	if (!ret) {
+		mb->max_msg_size = l.max_msg_size;
+		mb->max_msgs = l.max_msgs;
+		mb->max_bytes = l.max_bytes;
+		mb->max_urgent = l.max_urgent;
+	}
+	spin_unlock(&mb->lock);
+	if (!ret)
+		mbox_space_freed(mb);
+	return ret;
+}
+
+void mbox_get_info(struct mbox *mb, struct mbox_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->index = mb->index;
+	info->readers_waiting = atomic_read(&mb->readers_waiting);
+	info->writers_waiting = atomic_read(&mb->writers_waiting);
+	spin_lock(&mb->lock);
+	info->max_msg_size = mb->max_msg_size;
+	info->max_msgs = mb->max_msgs;
+	info->max_bytes = mb->max_bytes;
+	info->max_urgent = mb->max_urgent;
+	info->msgs_queued = mb->nr_msgs;
+	info->bytes_queued = mb->nr_bytes;
+	info->urgent_queued = mb->nr_urgent;
+	info->total_enqueued = mb->total_enqueued;
+	info->total_dequeued = mb->total_dequeued;
+	info->next_seq = mb->next_seq;
+	info->flushed_msgs = mb->flushed_msgs;
+	info->flushed_bytes = mb->flushed_bytes;
+	spin_unlock(&mb->lock);
+}
+
+/* Enqueue @msg if it fits right now. */
+static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg)
+{
+	bool fits;
+
+	spin_lock(&mb->lock);
+	fits = mbox_fits_locked(mb, msg->size);
+	if (fits) {
+		mb->nr_msgs++;
+		mb->nr_bytes += msg->size;
+		mbox_publish_locked(mb, msg);
+	}
+	spin_unlock(&mb->lock);
+	return fits;
+}
+
+/*
+ * Enqueue a normal message, waiting for room unless @nonblock.  On success
+ * the mailbox owns @msg; on error (-EAGAIN, -ERESTARTSYS) the caller still
+ * does, and nothing was queued.
+ */
+int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
+{
+	struct mbox_writer_wait w = { .size = msg->size };
+	bool waited = false;
+	int ret;
+
+	init_wait_entry(&w.wq, WQ_FLAG_EXCLUSIVE);
+	w.wq.func = mbox_writer_wake;
+
+	for (;;) {
+		/*
+		 * Once waiting, get (back) on the queue and set the task
+		 * state before checking, so no wake-up can be missed.  A
+		 * signal still gets one last try: we may have been woken
+		 * for space that nobody else was told about.
+		 */
+		if (waited) {
+			ret = prepare_to_wait_event(&mb->wr_wait, &w.wq,
+						    TASK_INTERRUPTIBLE);
+			if (ret) {
+				if (mbox_try_enqueue(mb, msg))
+					ret = 0;
+				break;
+			}
+		}
+		if (mbox_try_enqueue(mb, msg)) {
+			ret = 0;
+			break;
+		}
+		if (nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (!waited) {
+			atomic_inc(&mb->writers_waiting);
+			waited = true;
+			continue;
+		}
+		schedule();
+	}
+
+	if (waited) {
+		finish_wait(&mb->wr_wait, &w.wq);
+		atomic_dec(&mb->writers_waiting);
+		/* Leaving without the space a wake-up counted on: pass it on. */
+		if (ret)
+			mbox_wake_writers(mb);
+	}
+	if (!ret)
+		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
+	return ret;
+}
+
+static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
+			       const struct mbox_msg *msg)
+{
+	if ((sel->flags & MBOX_FLUSH_MINE) &&
+	    !uid_eq(msg->opener_uid, sel->opener_uid))
+		return false;
+	if ((sel->flags & MBOX_FLUSH_UP_TO_SEQ) && msg->seq > sel->up_to_seq)
+		return false;
+	return true;
+}
+
+/* Move the messages @sel selects from @from to @to, uncharging them. */
+static void mbox_flush_list_locked(struct mbox *mb, struct list_head *from,
+				   const struct mbox_flush_sel *sel,
+				   struct list_head *to,
+				   struct mbox_flush *result)
+{
+	struct mbox_msg *msg, *tmp;
+
+	list_for_each_entry_safe(msg, tmp, from, node) {
+		if (!mbox_flush_selects(sel, msg))
+			continue;
+		mbox_unlink_locked(mb, msg);
+		mbox_uncharge_locked(mb, msg);
+		list_add_tail(&msg->node, to);
+		result->flushed_msgs++;
+		result->flushed_bytes += msg->size;
+	}
+}
+
+/*
+ * Remove what @sel selects into @to (freed by the caller, unlocked, so a
+ * flush of 100 000 messages does not hold the lock while freeing them).
+ */
+static void mbox_flush_locked(struct mbox *mb,
+			      const struct mbox_flush_sel *sel,
+			      struct list_head *to, struct mbox_flush *result)
+{
+	lockdep_assert_held(&mb->lock);
+	result->flushed_msgs = 0;
+	result->flushed_bytes = 0;
+	if (!sel->flags) {
+		/* Everything: splice the lists whole, O(1). */
+		result->flushed_msgs = mb->nr_urgent_ready + mb->nr_ready;
+		result->flushed_bytes = mb->urgent_ready_bytes + mb->ready_bytes;
+		list_splice_tail_init(&mb->urgent, to);
+		list_splice_tail_init(&mb->queue, to);
+		/* What stays charged is being copied out to a reader. */
+		mb->nr_urgent -= mb->nr_urgent_ready;
+		mb->nr_msgs -= mb->nr_ready;
+		mb->nr_bytes -= mb->ready_bytes;
+		mb->nr_urgent_ready = 0;
+		mb->nr_ready = 0;
+		mb->urgent_ready_bytes = 0;
+		mb->ready_bytes = 0;
+	} else {
+		mbox_flush_list_locked(mb, &mb->urgent, sel, to, result);
+		mbox_flush_list_locked(mb, &mb->queue, sel, to, result);
+	}
+	mb->flushed_msgs += result->flushed_msgs;
+	mb->flushed_bytes += result->flushed_bytes;
+}
+
+void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		struct mbox_flush *result)
+{
+	LIST_HEAD(doomed);
+
+	spin_lock(&mb->lock);
+	mbox_flush_locked(mb, sel, &doomed, result);
+	spin_unlock(&mb->lock);
+	if (result->flushed_msgs)
+		mbox_space_freed(mb);
+	mbox_msg_free_list(&doomed);
+}
+
+/*
+ * Enqueue an urgent message, after the flush @sel describes if @sel is not
+ * NULL, both under one hold of the lock.  Never blocks: the urgent reserve
+ * full is -EAGAIN.
+ */
+int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
+			const struct mbox_flush_sel *sel,
+			struct mbox_flush *result)
+{
+	LIST_HEAD(doomed);
+	int ret = -EAGAIN;
+
+	spin_lock(&mb->lock);
+	/* The flush stands even if the message then finds no room. */
+	if (sel)
+		mbox_flush_locked(mb, sel, &doomed, result);
+	if (mb->nr_urgent < mb->max_urgent) {
+		msg->flags |= MBOX_MSG_URGENT;
+		mb->nr_urgent++;
+		mbox_publish_locked(mb, msg);
+		ret = 0;
+	}
+	spin_unlock(&mb->lock);
+
+	if (!ret)
+		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
+	if (sel && result->flushed_msgs)
+		mbox_space_freed(mb);
+	mbox_msg_free_list(&doomed);
+	return ret;
+}
+
+static struct mbox_msg *mbox_first_locked(struct mbox *mb)
+{
+	lockdep_assert_held(&mb->lock);
+	if (mb->nr_urgent_ready)
+		return list_first_entry(&mb->urgent, struct mbox_msg, node);
+	if (mb->nr_ready)
+		return list_first_entry(&mb->queue, struct mbox_msg, node);
+	return NULL;
+}
+
+static bool mbox_readable(struct mbox *mb)
+{
+	return READ_ONCE(mb->nr_ready) || READ_ONCE(mb->nr_urgent_ready);
+}
+
+/* Let the next blocked reader try what the current one leaves behind. */
+static void mbox_pass_wakeup(struct mbox *mb)
+{
+	if (mbox_readable(mb) && wq_has_sleeper(&mb->rd_wait))
+		wake_up_interruptible(&mb->rd_wait);
+}
+
+/*
+ * Detach the next message for a reader with @room bytes of buffer, waiting
+ * for one unless @nonblock; @hdr_size bytes of header go before the
+ * payload.  The message stays charged until mbox_consume() or
+ * mbox_requeue().  Errors: -EAGAIN, -ERESTARTSYS, and -EMSGSIZE when the
+ * next message does not fit in @room (it stays queued).
+ */
+struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
+			   bool nonblock)
+{
+	struct mbox_msg *msg;
+	bool waited = false;
+	int ret;
+
+	for (;;) {
+		spin_lock(&mb->lock);
+		msg = mbox_first_locked(mb);
+		if (msg)
+			break;
+		spin_unlock(&mb->lock);
+		if (nonblock) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		if (!waited) {
+			atomic_inc(&mb->readers_waiting);
+			waited = true;
+		}
+		ret = wait_event_interruptible_exclusive(mb->rd_wait,
+							 mbox_readable(mb));
+		if (ret)
+			goto out;
+	}
+
+	if (hdr_size + msg->size > room) {
+		spin_unlock(&mb->lock);
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	mbox_unlink_locked(mb, msg);
+	msg->delivery_count++;
+	spin_unlock(&mb->lock);
+	ret = 0;
+out:
+	if (waited)
+		atomic_dec(&mb->readers_waiting);
+	/*
+	 * We may have been the one reader an exclusive wake-up picked; if we
+	 * leave a message behind, wake the next one.
+	 */
+	mbox_pass_wakeup(mb);
+	return ret ? ERR_PTR(ret) : msg;
+}
+
+/* Insert @msg into @list keeping seq order: it goes back where it was. */
+static void mbox_insert_by_seq(struct list_head *list, struct mbox_msg *msg)
+{
+	struct mbox_msg *pos;
+
+	list_for_each_entry(pos, list, node) {
+		if (pos->seq > msg->seq) {
+			list_add_tail(&msg->node, &pos->node);
+			return;
+		}
+	}
+	list_add_tail(&msg->node, list);
+}
+
+/* Put back a message mbox_take() detached but could not deliver. */
+void mbox_requeue(struct mbox *mb, struct mbox_msg *msg)
+{
+	__poll_t events = EPOLLIN | EPOLLRDNORM;
+
+	spin_lock(&mb->lock);
+	msg->delivery_count--;
+	if (msg->flags & MBOX_MSG_URGENT) {
+		mbox_insert_by_seq(&mb->urgent, msg);
+		events |= EPOLLPRI;
+	} else {
+		mbox_insert_by_seq(&mb->queue, msg);
+	}
+	mbox_ready_locked(mb, msg);
+	spin_unlock(&mb->lock);
+	mbox_wake_readers(mb, events);
+}
+
+/* A detached message was delivered: uncharge and free it. */
+void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
+{
+	spin_lock(&mb->lock);
+	mbox_uncharge_locked(mb, msg);
+	mb->total_dequeued++;
+	spin_unlock(&mb->lock);
+	if (!(msg->flags & MBOX_MSG_URGENT))
+		mbox_space_freed(mb);
+	mbox_msg_free(msg);
+}
+
+int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
+{
+	struct mbox_msg *msg;
+
+	spin_lock(&mb->lock);
+	msg = mbox_first_locked(mb);
+	if (msg) {
+		mbox_msg_fill_header(msg, hdr);
+		/* What the next read() will say. */
+		hdr->delivery_count++;
+	}
+	spin_unlock(&mb->lock);
+	return msg ? 0 : -ENOMSG;
+}
+
+/* Payload size of the next message, 0 when none is readable. */
+u32 mbox_next_size(struct mbox *mb)
+{
+	struct mbox_msg *msg;
+	u32 size;
+
+	spin_lock(&mb->lock);
+	msg = mbox_first_locked(mb);
+	size = msg ? msg->size : 0;
+	spin_unlock(&mb->lock);
+	return size;
+}
+
+__poll_t mbox_poll_mask(struct mbox *mb)
+{
+	__poll_t mask = 0;
+
+	spin_lock(&mb->lock);
+	if (mb->nr_ready || mb->nr_urgent_ready)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (mb->nr_urgent_ready)
+		mask |= EPOLLPRI;
+	/* Writable only if a write of any allowed size would not block. */
+	if (mbox_fits_locked(mb, mb->max_msg_size))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	spin_unlock(&mb->lock);
+	return mask;
+}

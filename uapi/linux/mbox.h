@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mbox: kernel mailboxes on /dev/mboxN.
+ *
+ * Each /dev/mboxN is one mailbox, a queue of discrete messages:
+ *
+ *  - write()/writev() enqueues exactly one message holding every byte of
+ *    the call, or nothing and an error.  A zero-length write returns 0 and
+ *    enqueues nothing.  More than max_msg_size bytes: EMSGSIZE.
+ *  - read()/readv() dequeues exactly one whole message, FIFO (urgent
+ *    messages first).  A buffer too small for it: EMSGSIZE, and the message
+ *    stays queued.  A fault while copying out: EFAULT, and the message stays
+ *    queued.  Each message is read by exactly one reader.  A mailbox never
+ *    returns end-of-file.
+ *  - The kernel stamps every message at write() time with the sender's
+ *    identity (see struct mbox_msg_header); user data cannot forge it.
+ *  - A full mailbox (max_msgs messages or max_bytes bytes queued) blocks
+ *    writers; an empty one blocks readers; O_NONBLOCK (or IOCB_NOWAIT)
+ *    turns both into EAGAIN.  A message of max_msg_size bytes always fits
+ *    an empty mailbox.  A signal interrupts a wait with EINTR (or a
+ *    restart under SA_RESTART) and nothing queued or lost.
+ *  - Messages belong to the mailbox, not to an open file: they survive the
+ *    exit of readers and writers and are freed only at module unload.
+ *
+ * Ioctl conventions
+ *  - Magic 0xBC: free in Documentation/userspace-api/ioctl/ioctl-number.rst
+ *    (0xB0-0xB8 and 0xC0 are taken, 0xB9-0xBF are not, in 6.1 and since).
+ *  - Every structure is made of fixed-width fields, has no implicit padding
+ *    and is laid out identically for 32- and 64-bit callers, so the same
+ *    numbers work through compat_ioctl.  Pointers travel as __aligned_u64.
+ *  - Structures grow by size, like clone3() and openat2(): the kernel takes
+ *    the caller's size from _IOC_SIZE() of the command.  A caller built
+ *    against an older, shorter structure keeps working (the kernel zero-fills
+ *    what it does not pass in and truncates what it returns); a newer, longer
+ *    structure works on an older kernel as long as the fields the kernel does
+ *    not know are zero (else E2BIG).  One command number per operation thus
+ *    lasts forever; a size below the first published one is ENOTTY.
+ *  - Reserved fields and unknown flag bits must be zero: EINVAL.
+ *  - An unknown command: ENOTTY.
+ */
+#ifndef _UAPI_LINUX_MBOX_H
+#define _UAPI_LINUX_MBOX_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define MBOX_IOC_MAGIC 0xBC
+
+/*
+ * struct mbox_msg_header - what the kernel knows about one message.
+ *
+ * Returned in front of the payload by read() in header mode
+ * (MBOX_MODE_HEADER) and alone by MBOX_IOC_PEEK.
+ *
+ * @hdr_size:   bytes of this header as the kernel wrote it; the payload
+ *              starts right after it.  Read it first so that a longer
+ *              header from a newer kernel is skipped correctly.
+ * @flags:      MBOX_MSG_* below.
+ * @seq:        per-mailbox sequence number, assigned at enqueue, strictly
+ *              increasing from 1.
+ * @time_ns:    CLOCK_REALTIME in nanoseconds at enqueue.
+ * @size:       payload bytes.
+ * @pid, @tid:  the writer's thread-group id and thread id, translated into
+ *              the reader's pid namespace at read time; 0 when the writer is
+ *              not visible there.
+ * @uid, @gid:  the writing task's effective ids at write() time.
+ * @opener_uid, @opener_gid: the effective ids of the credentials the
+ *              writer's file was opened with.
+ *              All four are translated into the reader's user namespace;
+ *              unmapped ids read as the overflow id (65534).
+ * @delivery_count: how many times the message was handed to a reader,
+ *              this delivery included (1 unless it was redelivered).
+ *
+ * Which ids to trust: a file descriptor can be handed to another process
+ * (fork, SCM_RIGHTS, a set-uid program inheriting it).  The opener ids say
+ * who was allowed to open the mailbox; the uid/gid say who was running when
+ * the bytes were written.  When they differ the kernel sets
+ * MBOX_MSG_CRED_MISMATCH: a receiver must then not act on the message with
+ * the authority of either identity alone, since a set-uid program may have
+ * been tricked into writing attacker-chosen bytes to a descriptor it
+ * inherited (the confused-deputy problem).
+ */
+struct mbox_msg_header {
+	__u32 hdr_size;
+	__u32 flags;
+	__u64 seq;
+	__u64 time_ns;
+	__u32 size;
+	__s32 pid;
+	__s32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u32 opener_uid;
+	__u32 opener_gid;
+	__u32 delivery_count;
+	__u64 reserved[2];
+};
+
+/* The writer's effective ids differed from its file's opener ids. */
+#define MBOX_MSG_CRED_MISMATCH	0x1U
+/* Sent with MBOX_IOC_SEND_URGENT: delivered before every normal message. */
+#define MBOX_MSG_URGENT		0x2U
+/* Handed to a reader before, which did not acknowledge it. */
+#define MBOX_MSG_REDELIVERED	0x4U
+
+/*
+ * struct mbox_mode - per-open-file receive options (MBOX_IOC_SET_MODE,
+ * MBOX_IOC_GET_MODE).  They belong to the open file description, so they
+ * are shared by dup() and fork() and reset by a new open().
+ */
+struct mbox_mode {
+	__u32 flags;
+	__u32 reserved;
+};
+
+/* read() returns struct mbox_msg_header followed by the payload. */
+#define MBOX_MODE_HEADER	0x1U
+#define MBOX_MODE_ALL		(MBOX_MODE_HEADER)
+
+/*
+ * struct mbox_limits - one mailbox's limits (MBOX_IOC_SET_LIMITS; needs
+ * CAP_SYS_ADMIN, else EPERM).  A field left 0 keeps its current value.
+ * The resulting limits must satisfy
+ *   1 <= max_msg_size <= MBOX_MAX_MSG_SIZE_LIMIT,
+ *   1 <= max_msgs <= MBOX_MAX_MSGS_LIMIT,
+ *   max_msg_size <= max_bytes <= MBOX_MAX_BYTES_LIMIT,
+ *   1 <= max_urgent <= MBOX_MAX_URGENT_LIMIT,
+ * else EINVAL and nothing changes.  Lowering a limit below what is queued
+ * loses nothing: writers wait until readers drain the mailbox.
+ */
+struct mbox_limits {
+	__u32 max_msg_size;
+	__u32 max_msgs;
+	__u64 max_bytes;
+	__u32 max_urgent;
+	__u32 reserved;
+};
+
+#define MBOX_MAX_MSG_SIZE_LIMIT	0x400000U
+#define MBOX_MAX_MSGS_LIMIT	0x100000U
+#define MBOX_MAX_BYTES_LIMIT	0x40000000ULL
+#define MBOX_MAX_URGENT_LIMIT	1024U
+
+/*
+ * struct mbox_info - limits and counters of one mailbox (MBOX_IOC_GET_INFO);
+ * the same values are under /sys/class/mbox/mboxN/.
+ *
+ * @index:            N of /dev/mboxN.
+ * @msgs_queued, @bytes_queued: normal messages and their payload bytes
+ *                    held against max_msgs/max_bytes (a message being copied
+ *                    out to a reader still counts until the copy succeeds).
+ * @urgent_queued:    urgent messages held against max_urgent.
+ * @readers_waiting, @writers_waiting: tasks blocked in read() or write().
+ * @total_enqueued, @total_dequeued: messages ever enqueued and read.
+ * @next_seq:         seq the next enqueued message will get.
+ * @flushed_msgs, @flushed_bytes: messages and bytes ever removed by flush.
+ */
+struct mbox_info {
+	__u32 index;
+	__u32 flags;
+	__u32 max_msg_size;
+	__u32 max_msgs;
+	__u64 max_bytes;
+	__u32 max_urgent;
+	__u32 msgs_queued;
+	__u64 bytes_queued;
+	__u32 urgent_queued;
+	__u32 readers_waiting;
+	__u32 writers_waiting;
+	__u32 reserved;
+	__u64 total_enqueued;
+	__u64 total_dequeued;
+	__u64 next_seq;
+	__u64 flushed_msgs;
+	__u64 flushed_bytes;
+};
+
+/*
+ * struct mbox_flush - remove queued messages (MBOX_IOC_FLUSH).
+ *
+ * @flags (in): selectors, combined with AND; none selects everything:
+ *   MBOX_FLUSH_MINE       only messages whose opener_uid is the caller's
+ *                         file's opener uid (a writer cancels its own);
+ *   MBOX_FLUSH_UP_TO_SEQ  only messages with seq <= @up_to_seq.
+ * Urgent and normal messages are both selected.  Without MBOX_FLUSH_MINE
+ * the file must be open for reading or the caller must have CAP_SYS_ADMIN,
+ * else EPERM.  A message being copied out to a reader at that instant is
+ * not queued and is not removed.
+ * @flushed_msgs, @flushed_bytes (out): what was removed.
+ */
+struct mbox_flush {
+	__u32 flags;
+	__u32 reserved;
+	__u64 up_to_seq;
+	__u64 flushed_msgs;
+	__u64 flushed_bytes;
+};
+
+#define MBOX_FLUSH_MINE		0x1U
+#define MBOX_FLUSH_UP_TO_SEQ	0x2U
+#define MBOX_FLUSH_ALL_FLAGS	(MBOX_FLUSH_MINE | MBOX_FLUSH_UP_TO_SEQ)
+
+/*
+ * struct mbox_urgent - send one urgent message (MBOX_IOC_SEND_URGENT).
+ *
+ * The file must be open for writing (EBADF).  @buf/@len follow write()'s
+ * size rules (len 0: EINVAL here, since an urgent message must say
+ * something; len > max_msg_size: EMSGSIZE).  Urgent messages are delivered
+ * before every normal message, FIFO among themselves, carry
+ * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages, not
+ * max_msgs/max_bytes: they get through when the normal queue is full.  The
+ * reserve full: EAGAIN (an urgent send never blocks).
+ *
+ * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
+ * @up_to_seq (as in struct mbox_flush, same permission rules) and the
+ * enqueue happen atomically: no reader can see a flushed message after the
+ * urgent one.
+ *
+ * @seq (out): the urgent message's seq.
+ * @flushed_msgs, @flushed_bytes (out): what the flush removed.
+ */
+struct mbox_urgent {
+	__aligned_u64 buf;
+	__u32 len;
+	__u32 flags;
+	__u32 flush_flags;
+	__u32 reserved;
+	__u64 up_to_seq;
+	__u64 seq;
+	__u64 flushed_msgs;
+	__u64 flushed_bytes;
+};
+
+#define MBOX_URGENT_FLUSH	0x1U
+#define MBOX_URGENT_ALL_FLAGS	(MBOX_URGENT_FLUSH)
+
+/*
+ * Commands.  Besides these, FIONREAD gives the number of bytes the next
+ * read() needs (header included in header mode), 0 when empty.
+ *
+ * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
+ * when the mailbox is empty.  Needs a file open for reading (EBADF).
+ */
+#define MBOX_IOC_GET_INFO	_IOR(MBOX_IOC_MAGIC, 0x01, struct mbox_info)
+#define MBOX_IOC_SET_LIMITS	_IOW(MBOX_IOC_MAGIC, 0x02, struct mbox_limits)
+#define MBOX_IOC_PEEK		_IOR(MBOX_IOC_MAGIC, 0x03, struct mbox_msg_header)
+#define MBOX_IOC_SET_MODE	_IOW(MBOX_IOC_MAGIC, 0x04, struct mbox_mode)
+#define MBOX_IOC_GET_MODE	_IOR(MBOX_IOC_MAGIC, 0x05, struct mbox_mode)
+#define MBOX_IOC_FLUSH		_IOWR(MBOX_IOC_MAGIC, 0x06, struct mbox_flush)
+#define MBOX_IOC_SEND_URGENT	_IOWR(MBOX_IOC_MAGIC, 0x07, struct mbox_urgent)
+/* 0x08-0x0f are reserved for acknowledged delivery. */
+
+#endif /* _UAPI_LINUX_MBOX_H */
