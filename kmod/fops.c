@@ -54,6 +54,7 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	size_t hdr_size = mbox_hdr_size(mf);
 	struct mbox_msg_header hdr;
 	struct mbox_msg *msg;
+	ssize_t len;
 
 	msg = mbox_take(mb, iov_iter_count(to), hdr_size, mbox_nonblock(iocb));
 	if (IS_ERR(msg))
@@ -68,8 +69,9 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (copy_to_iter(msg->data, msg->size, to) != msg->size)
 		goto fault;
 
-	mbox_consume(mb, msg);
-	return hdr_size + msg->size;
+	len = hdr_size + msg->size;
+	mbox_consume(mb, msg);		/* frees msg */
+	return len;
 
 fault:
 	mbox_requeue(mb, msg);

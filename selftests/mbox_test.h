@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the mbox selftests.  Every test starts from a known
+ * state: the mailbox it uses is emptied and its limits reset to the module
+ * defaults, so tests do not depend on their order.
+ */
+#ifndef MBOX_TEST_H
+#define MBOX_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <linux/mbox.h>
+
+#define MBOX_DEV(n)	"/dev/mbox" #n
+
+/* Read an unsigned number from a sysfs file; -1 when unreadable. */
+static inline long long mbox_read_sysfs(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10);
+}
+
+static inline long long mbox_param(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/mbox/parameters/%s", name);
+	return mbox_read_sysfs(path);
+}
+
+/* Put the mailbox behind @fd back to an empty state with default limits. */
+static inline int mbox_reset(int fd)
+{
+	struct mbox_flush fl = { 0 };
+	struct mbox_limits lim = {
+		.max_msg_size = mbox_param("max_msg_size"),
+		.max_msgs = mbox_param("max_msgs"),
+		.max_bytes = mbox_param("max_bytes"),
+		.max_urgent = mbox_param("max_urgent"),
+	};
+
+	if (ioctl(fd, MBOX_IOC_SET_LIMITS, &lim))
+		return -1;
+	return ioctl(fd, MBOX_IOC_FLUSH, &fl);
+}
+
+/* Open /dev/mbox<index> and reset it; -1 on error. */
+static inline int mbox_open_reset(int index, int flags)
+{
+	char path[32];
+	int fd, rfd;
+
+	snprintf(path, sizeof(path), "/dev/mbox%d", index);
+	rfd = open(path, O_RDWR);
+	if (rfd < 0)
+		return -1;
+	if (mbox_reset(rfd)) {
+		close(rfd);
+		return -1;
+	}
+	close(rfd);
+	fd = open(path, flags);
+	return fd;
+}
+
+static inline int mbox_info(int fd, struct mbox_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return ioctl(fd, MBOX_IOC_GET_INFO, info);
+}
+
+static inline int mbox_set_header_mode(int fd, int on)
+{
+	struct mbox_mode mode = { .flags = on ? MBOX_MODE_HEADER : 0 };
+
+	return ioctl(fd, MBOX_IOC_SET_MODE, &mode);
+}
+
+static inline int mbox_set_limits(int fd, uint32_t msg_size, uint32_t msgs,
+				  uint64_t bytes)
+{
+	struct mbox_limits lim = {
+		.max_msg_size = msg_size,
+		.max_msgs = msgs,
+		.max_bytes = bytes,
+	};
+
+	return ioctl(fd, MBOX_IOC_SET_LIMITS, &lim);
+}
+
+/* Read one message in header mode into @hdr and @buf; returns read()'s. */
+static inline ssize_t mbox_recv_hdr(int fd, struct mbox_msg_header *hdr,
+				    void *buf, size_t len)
+{
+	char tmp[sizeof(*hdr) + 65536];
+	ssize_t n;
+
+	if (len > sizeof(tmp) - sizeof(*hdr))
+		len = sizeof(tmp) - sizeof(*hdr);
+	n = read(fd, tmp, sizeof(*hdr) + len);
+	if (n < 0)
+		return n;
+	memcpy(hdr, tmp, sizeof(*hdr));
+	memcpy(buf, tmp + sizeof(*hdr), n - sizeof(*hdr));
+	return n;
+}
+
+/* Number of messages queued, from the info ioctl; -1 on error. */
+static inline long long mbox_queued(int fd)
+{
+	struct mbox_info info;
+
+	if (mbox_info(fd, &info))
+		return -1;
+	return info.msgs_queued;
+}
+
+/*
+ * fork() for tests: the child dies with its parent, so a failed assertion
+ * never leaves a blocked writer behind to disturb the next test.
+ */
+static inline pid_t mbox_fork(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(99);
+	}
+	return pid;
+}
+
+#endif /* MBOX_TEST_H */
