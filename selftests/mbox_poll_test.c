@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * poll, select and epoll (level- and edge-triggered) on a mailbox.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "mbox_test.h"
+
+FIXTURE(poll) {
+	int fd;
+};
+
+FIXTURE_SETUP(poll)
+{
+	self->fd = mbox_open_reset(1, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(poll)
+{
+	close(self->fd);
+}
+
+static short revents(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, timeout_ms) < 0)
+		return -1;
+	return p.revents;
+}
+
+TEST_F(poll, empty_mailbox_is_writable_not_readable)
+{
+	ASSERT_EQ(POLLOUT | POLLWRNORM,
+		  revents(self->fd, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI, 0));
+}
+
+TEST_F(poll, queued_message_is_readable)
+{
+	ASSERT_EQ(1, write(self->fd, "a", 1));
+	ASSERT_EQ(POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM,
+		  revents(self->fd, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI, 0));
+}
+
+TEST_F(poll, writable_only_if_a_max_size_write_fits)
+{
+	char buf[100] = { 0 };
+
+	/* 250 bytes of room, messages of up to 100. */
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 10, 250));
+	ASSERT_EQ(100, write(self->fd, buf, 100));
+	ASSERT_EQ(50, write(self->fd, buf, 50));
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(10, write(self->fd, buf, 10));
+	/* 160 queued: a 90-byte write would fit, a 100-byte one not. */
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(90, write(self->fd, buf, 90));
+	/* And full by count. */
+	ASSERT_EQ(0, mbox_reset(self->fd));
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 1, 250));
+	ASSERT_EQ(1, write(self->fd, buf, 1));
+	ASSERT_EQ(POLLIN, revents(self->fd, POLLIN | POLLOUT, 0));
+	ASSERT_EQ(1, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLIN | POLLOUT, 0));
+}
+
+TEST_F(poll, directions_follow_the_open_mode)
+{
+	int ro = open(MBOX_DEV(1), O_RDONLY);
+	int wo = open(MBOX_DEV(1), O_WRONLY);
+
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, wo);
+	ASSERT_EQ(1, write(self->fd, "a", 1));
+	ASSERT_EQ(POLLIN, revents(ro, POLLIN | POLLOUT, 0));
+	ASSERT_EQ(POLLOUT, revents(wo, POLLIN | POLLOUT, 0));
+	close(ro);
+	close(wo);
+}
+
+TEST_F(poll, poll_sleeps_until_a_message_arrives)
+{
+	pid_t pid = mbox_fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		usleep(200000);
+		_exit(write(self->fd, "late", 4) == 4 ? 0 : 1);
+	}
+	ASSERT_EQ(0, revents(self->fd, POLLIN, 0));
+	ASSERT_EQ(POLLIN, revents(self->fd, POLLIN, 10000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(poll, select_sees_readable_and_writable)
+{
+	struct timeval tv = { 0 };
+	fd_set r, w;
+
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(self->fd, &r);
+	FD_SET(self->fd, &w);
+	ASSERT_EQ(1, select(self->fd + 1, &r, &w, NULL, &tv));
+	ASSERT_FALSE(FD_ISSET(self->fd, &r));
+	ASSERT_TRUE(FD_ISSET(self->fd, &w));
+	ASSERT_EQ(1, write(self->fd, "s", 1));
+	FD_SET(self->fd, &r);
+	FD_SET(self->fd, &w);
+	ASSERT_EQ(2, select(self->fd + 1, &r, &w, NULL, &tv));
+	ASSERT_TRUE(FD_ISSET(self->fd, &r));
+}
+
+static int epoll_for(int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+	int ep = epoll_create1(0);
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		return -1;
+	return ep;
+}
+
+static int wait_events(int ep, uint32_t *events, int timeout_ms)
+{
+	struct epoll_event ev;
+	int n = epoll_wait(ep, &ev, 1, timeout_ms);
+
+	*events = n > 0 ? ev.events : 0;
+	return n;
+}
+
+TEST_F(poll, epoll_level_triggered_repeats_while_queued)
+{
+	int ep = epoll_for(self->fd, EPOLLIN);
+	uint32_t ev;
+	char buf[8];
+
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, wait_events(ep, &ev, 0));
+	ASSERT_EQ(1, write(self->fd, "l", 1));
+	ASSERT_EQ(1, wait_events(ep, &ev, 0));
+	ASSERT_EQ(EPOLLIN, ev);
+	ASSERT_EQ(1, wait_events(ep, &ev, 0));
+	ASSERT_EQ(1, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, wait_events(ep, &ev, 0));
+	close(ep);
+}
+
+TEST_F(poll, epoll_edge_triggered_fires_once_per_message)
+{
+	int ep = epoll_for(self->fd, EPOLLIN | EPOLLET);
+	uint32_t ev;
+
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(1, write(self->fd, "1", 1));
+	ASSERT_EQ(1, wait_events(ep, &ev, 0));
+	ASSERT_EQ(EPOLLIN, ev);
+	/* Already reported: no new edge until something new arrives... */
+	ASSERT_EQ(0, wait_events(ep, &ev, 0));
+	/* ...even if the mailbox was not empty. */
+	ASSERT_EQ(1, write(self->fd, "2", 1));
+	ASSERT_EQ(1, wait_events(ep, &ev, 0));
+	ASSERT_EQ(0, wait_events(ep, &ev, 0));
+	close(ep);
+}
+
+TEST_F(poll, epoll_edge_triggered_out_when_room_is_made)
+{
+	int ep;
+	uint32_t ev;
+	char buf[8];
+
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 8, 1, 8));
+	ASSERT_EQ(1, write(self->fd, "f", 1));
+	ep = epoll_for(self->fd, EPOLLOUT | EPOLLET);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, wait_events(ep, &ev, 0));
+	ASSERT_EQ(1, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(1, wait_events(ep, &ev, 0));
+	ASSERT_EQ(EPOLLOUT, ev);
+	ASSERT_EQ(0, wait_events(ep, &ev, 0));
+	close(ep);
+}
+
+TEST_F(poll, epoll_wakes_a_sleeping_waiter)
+{
+	int ep = epoll_for(self->fd, EPOLLIN);
+	pid_t pid = mbox_fork();
+	uint32_t ev;
+	int status;
+
+	ASSERT_LE(0, ep);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		usleep(200000);
+		_exit(write(self->fd, "e", 1) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(1, wait_events(ep, &ev, 10000));
+	ASSERT_EQ(EPOLLIN, ev);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(ep);
+}
+
+TEST_HARNESS_MAIN
