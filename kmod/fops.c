@@ -292,10 +292,11 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	}
 	mbox_msg_stamp(msg, file);
 
-	ret = mbox_enqueue_urgent(mb, msg, do_flush ? &sel : NULL, &result);
+	ret = mbox_enqueue_urgent(mb, msg, do_flush ? &sel : NULL, &result,
+				  &req.seq);
 	if (ret)
 		goto out_free;
-	req.seq = msg->seq;
+	/* msg may be gone already: a reader can have consumed it. */
 	req.flushed_msgs = result.flushed_msgs;
 	req.flushed_bytes = result.flushed_bytes;
 	/* The message is queued: a failed copy-out must not undo that. */

@@ -128,7 +128,7 @@ struct mbox_flush_sel {
 
 int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			const struct mbox_flush_sel *sel,
-			struct mbox_flush *result);
+			struct mbox_flush *result, u64 *seq);
 void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 		struct mbox_flush *result);
 

@@ -402,11 +402,12 @@ void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 /*
  * Enqueue an urgent message, after the flush @sel describes if @sel is not
  * NULL, both under one hold of the lock.  Never blocks: the urgent reserve
- * full is -EAGAIN.
+ * full is -EAGAIN.  Its seq is returned in @seq: once the lock is dropped a
+ * reader may already have consumed and freed @msg.
  */
 int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			const struct mbox_flush_sel *sel,
-			struct mbox_flush *result)
+			struct mbox_flush *result, u64 *seq)
 {
 	LIST_HEAD(doomed);
 	int ret = -EAGAIN;
@@ -419,6 +420,7 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		msg->flags |= MBOX_MSG_URGENT;
 		mb->nr_urgent++;
 		mbox_publish_locked(mb, msg);
+		*seq = msg->seq;
 		ret = 0;
 	}
 	spin_unlock(&mb->lock);
