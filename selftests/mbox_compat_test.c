@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The uapi is the same for 32- and 64-bit callers.  This file is built
+ * twice, natively and with -m32, and both binaries must pass: the layout
+ * checks below hold at compile time on both, and at run time the 32-bit
+ * build drives every ioctl through compat_ioctl.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+
+#include "kselftest_harness.h"
+#include "mbox_test.h"
+
+#define LAYOUT(type, field, off) \
+	_Static_assert(offsetof(struct type, field) == (off), \
+		       #type "." #field " moved")
+
+_Static_assert(sizeof(struct mbox_msg_header) == 72, "header size");
+LAYOUT(mbox_msg_header, seq, 8);
+LAYOUT(mbox_msg_header, time_ns, 16);
+LAYOUT(mbox_msg_header, size, 24);
+LAYOUT(mbox_msg_header, delivery_count, 52);
+LAYOUT(mbox_msg_header, reserved, 56);
+_Static_assert(sizeof(struct mbox_mode) == 8, "mode size");
+_Static_assert(sizeof(struct mbox_limits) == 24, "limits size");
+LAYOUT(mbox_limits, max_bytes, 8);
+LAYOUT(mbox_limits, max_urgent, 16);
+_Static_assert(sizeof(struct mbox_info) == 96, "info size");
+LAYOUT(mbox_info, max_bytes, 16);
+LAYOUT(mbox_info, bytes_queued, 32);
+LAYOUT(mbox_info, total_enqueued, 56);
+LAYOUT(mbox_info, flushed_bytes, 88);
+_Static_assert(sizeof(struct mbox_flush) == 32, "flush size");
+LAYOUT(mbox_flush, up_to_seq, 8);
+LAYOUT(mbox_flush, flushed_bytes, 24);
+_Static_assert(sizeof(struct mbox_urgent) == 56, "urgent size");
+LAYOUT(mbox_urgent, len, 8);
+LAYOUT(mbox_urgent, up_to_seq, 24);
+LAYOUT(mbox_urgent, seq, 32);
+LAYOUT(mbox_urgent, flushed_bytes, 48);
+
+FIXTURE(compat) {
+	int fd;
+};
+
+FIXTURE_SETUP(compat)
+{
+	self->fd = mbox_open_reset(1, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(compat)
+{
+	close(self->fd);
+}
+
+TEST_F(compat, every_ioctl_works)
+{
+	struct mbox_msg_header hdr;
+	struct mbox_urgent u = { 0 };
+	struct mbox_flush fl = { 0 };
+	struct mbox_info info;
+	struct mbox_mode mode;
+	char buf[128];
+	int n;
+
+	TH_LOG("running as a %zu-bit process", sizeof(long) * 8);
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 1000, 50, 5000));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(1, info.index);
+	ASSERT_EQ(1000, info.max_msg_size);
+	ASSERT_EQ(50, info.max_msgs);
+	ASSERT_EQ(5000, info.max_bytes);
+
+	ASSERT_EQ(5, write(self->fd, "first", 5));
+	ASSERT_EQ(6, write(self->fd, "second", 6));
+	u.buf = (uintptr_t)"urgent";
+	u.len = 6;
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SEND_URGENT, &u));
+	ASSERT_LT(0, u.seq);
+
+	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &n));
+	ASSERT_EQ(6, n);
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_PEEK, &hdr));
+	ASSERT_EQ(u.seq, hdr.seq);
+	ASSERT_EQ(MBOX_MSG_URGENT, hdr.flags);
+
+	ASSERT_EQ(0, mbox_set_header_mode(self->fd, 1));
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_GET_MODE, &mode));
+	ASSERT_EQ(MBOX_MODE_HEADER, mode.flags);
+	ASSERT_EQ(sizeof(hdr) + 6, mbox_recv_hdr(self->fd, &hdr, buf, sizeof(buf)));
+	ASSERT_EQ(sizeof(hdr), hdr.hdr_size);
+	ASSERT_EQ(getpid(), hdr.pid);
+	ASSERT_EQ(0, memcmp(buf, "urgent", 6));
+
+	fl.flags = MBOX_FLUSH_UP_TO_SEQ;
+	fl.up_to_seq = u.seq;
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_FLUSH, &fl));
+	ASSERT_EQ(2, fl.flushed_msgs);
+	ASSERT_EQ(11, fl.flushed_bytes);
+	ASSERT_EQ(0, mbox_queued(self->fd));
+}
+
+TEST_HARNESS_MAIN
