@@ -247,6 +247,10 @@ static int mbox_ioc_flush(struct file *file, struct mbox *mb, unsigned int cmd,
 	ret = mbox_flush_sel_init(&sel, file, req.flags, req.up_to_seq);
 	if (ret)
 		return ret;
+	/* Make sure the result can be reported before acting. */
+	ret = mbox_copy_out(arg, cmd, &req, sizeof(req));
+	if (ret)
+		return ret;
 	mbox_flush(mb, &sel, &req);
 	return mbox_copy_out(arg, cmd, &req, sizeof(req));
 }
@@ -282,6 +286,10 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 		return -EINVAL;
 	if (req.len > READ_ONCE(mb->max_msg_size))
 		return -EMSGSIZE;
+	/* Make sure the result can be reported before acting. */
+	ret = mbox_copy_out(arg, cmd, &req, sizeof(req));
+	if (ret)
+		return ret;
 
 	msg = mbox_msg_alloc(req.len);
 	if (!msg)
@@ -299,7 +307,10 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	/* msg may be gone already: a reader can have consumed it. */
 	req.flushed_msgs = result.flushed_msgs;
 	req.flushed_bytes = result.flushed_bytes;
-	/* The message is queued: a failed copy-out must not undo that. */
+	/*
+	 * The message is queued and may be read already: it cannot be
+	 * taken back if the result became unwritable meanwhile.
+	 */
 	return mbox_copy_out(arg, cmd, &req, sizeof(req));
 
 out_free:

@@ -36,6 +36,10 @@
  *    not know are zero (else E2BIG).  One command number per operation thus
  *    lasts forever; a size below the first published one is ENOTTY.
  *  - Reserved fields and unknown flag bits must be zero: EINVAL.
+ *  - MBOX_IOC_FLUSH and MBOX_IOC_SEND_URGENT write their result back to the
+ *    argument.  They check that they can before acting, so EFAULT means
+ *    nothing was done, unless another thread made the argument unwritable
+ *    while the call ran: then the flush or send did take place.
  *  - An unknown command: ENOTTY.
  */
 #ifndef _UAPI_LINUX_MBOX_H

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the mbox queue core in isolation: no device, no file, no
+ * user memory; just struct mbox and its messages.  Built as mbox_kunit.ko
+ * against a kernel with CONFIG_KUNIT; the queue core is compiled into this
+ * module from the same sources as mbox.ko.
+ */
+#include <kunit/test.h>
+
+#include "../msg.c"
+#include "../queue.c"
+
+static const struct mbox_limits test_limits = {
+	.max_msg_size = 100,
+	.max_msgs = 4,
+	.max_bytes = 250,
+	.max_urgent = 2,
+};
+
+static struct mbox *new_mbox(struct kunit *test)
+{
+	struct mbox *mb = kunit_kzalloc(test, sizeof(*mb), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mb);
+	mbox_init(mb, 7, &test_limits);
+	return mb;
+}
+
+/* A message of @size bytes, its first byte @tag, from opener @uid. */
+static struct mbox_msg *new_msg(struct kunit *test, size_t size, u8 tag,
+				uid_t uid)
+{
+	struct mbox_msg *msg = mbox_msg_alloc(size);
+
+	KUNIT_ASSERT_NOT_NULL(test, msg);
+	memset(msg->data, tag, size);
+	msg->uid = KUIDT_INIT(uid);
+	msg->opener_uid = KUIDT_INIT(uid);
+	return msg;
+}
+
+static void enqueue(struct kunit *test, struct mbox *mb, size_t size, u8 tag,
+		    uid_t uid)
+{
+	KUNIT_ASSERT_EQ(test, 0,
+			mbox_enqueue(mb, new_msg(test, size, tag, uid), true));
+}
+
+/* Take and consume the next message; returns its tag byte. */
+static u8 dequeue(struct kunit *test, struct mbox *mb)
+{
+	struct mbox_msg *msg = mbox_take(mb, 1000, 0, true);
+	u8 tag;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	tag = msg->data[0];
+	mbox_consume(mb, msg);
+	return tag;
+}
+
+static void fifo_and_seq(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_msg *msg;
+
+	enqueue(test, mb, 10, 'a', 0);
+	enqueue(test, mb, 20, 'b', 0);
+	enqueue(test, mb, 30, 'c', 0);
+	KUNIT_EXPECT_EQ(test, mb->next_seq, 4ULL);
+	msg = mbox_take(mb, 1000, 0, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	KUNIT_EXPECT_EQ(test, msg->seq, 1ULL);
+	KUNIT_EXPECT_EQ(test, msg->delivery_count, 1U);
+	mbox_consume(mb, msg);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
+	KUNIT_EXPECT_EQ(test, mb->total_enqueued, 3ULL);
+	KUNIT_EXPECT_EQ(test, mb->total_dequeued, 3ULL);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(mbox_take(mb, 1000, 0, true)));
+	mbox_destroy(mb);
+}
+
+static void limits_accounting(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_msg *msg;
+
+	/* 250 bytes: 100 + 100 fit, another 100 does not, 50 does. */
+	enqueue(test, mb, 100, 'a', 0);
+	enqueue(test, mb, 100, 'b', 0);
+	msg = new_msg(test, 100, 'c', 0);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue(mb, msg, true), -EAGAIN);
+	mbox_msg_free(msg);
+	enqueue(test, mb, 50, 'd', 0);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 250ULL);
+	/* 4 messages at most. */
+	mbox_consume(mb, mbox_take(mb, 1000, 0, true));
+	enqueue(test, mb, 1, 'e', 0);
+	enqueue(test, mb, 1, 'f', 0);
+	msg = new_msg(test, 1, 'g', 0);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue(mb, msg, true), -EAGAIN);
+	mbox_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 4U);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 152ULL);
+	mbox_destroy(mb);
+}
+
+static void empty_mailbox_takes_a_max_size_message(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_limits lower = { .max_msg_size = 10, .max_bytes = 10 };
+
+	KUNIT_ASSERT_EQ(test, mbox_set_limits(mb, &lower), 0);
+	enqueue(test, mb, 100, 'a', 0);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 100ULL);
+	mbox_destroy(mb);
+}
+
+static void limits_validation(struct kunit *test)
+{
+	struct mbox_limits l = test_limits;
+
+	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), 0);
+	l.max_bytes = l.max_msg_size - 1;
+	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	l = test_limits;
+	l.max_msgs = 0;
+	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	l = test_limits;
+	l.max_msg_size = MBOX_MAX_MSG_SIZE_LIMIT + 1;
+	l.max_bytes = MBOX_MAX_BYTES_LIMIT;
+	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	l = test_limits;
+	l.max_urgent = MBOX_MAX_URGENT_LIMIT + 1;
+	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	l.max_urgent = MBOX_MAX_URGENT_LIMIT;
+	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), 0);
+}
+
+static void too_small_a_buffer_leaves_the_message(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+
+	enqueue(test, mb, 50, 'a', 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 49, 0, true)),
+			(long)-EMSGSIZE);
+	/* The header counts too. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 50, 1, true)),
+			(long)-EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, mbox_next_size(mb), 50U);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
+	mbox_destroy(mb);
+}
+
+static void requeue_restores_seq_order(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_msg *first, *second;
+
+	enqueue(test, mb, 1, 'a', 0);
+	enqueue(test, mb, 1, 'b', 0);
+	enqueue(test, mb, 1, 'c', 0);
+	first = mbox_take(mb, 10, 0, true);
+	second = mbox_take(mb, 10, 0, true);
+	/* Detached messages stay charged. */
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
+	KUNIT_EXPECT_EQ(test, mb->nr_ready, 1U);
+	/* Put back in the wrong order: they still come out a, b, c. */
+	mbox_requeue(mb, second);
+	mbox_requeue(mb, first);
+	KUNIT_EXPECT_EQ(test, first->delivery_count, 0U);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
+	mbox_destroy(mb);
+}
+
+static void flush_selectors(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_flush_sel sel = { 0 };
+	struct mbox_flush res;
+
+	enqueue(test, mb, 10, 'a', 1000);	/* seq 1 */
+	enqueue(test, mb, 20, 'b', 2000);	/* seq 2 */
+	enqueue(test, mb, 30, 'c', 1000);	/* seq 3 */
+	enqueue(test, mb, 40, 'd', 2000);	/* seq 4 */
+
+	sel.flags = MBOX_FLUSH_MINE | MBOX_FLUSH_UP_TO_SEQ;
+	sel.opener_uid = KUIDT_INIT(1000);
+	sel.up_to_seq = 2;
+	mbox_flush(mb, &sel, &res);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 1ULL);
+	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 10ULL);
+
+	sel.flags = MBOX_FLUSH_MINE;
+	sel.opener_uid = KUIDT_INIT(2000);
+	mbox_flush(mb, &sel, &res);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
+	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 60ULL);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 30ULL);
+	KUNIT_EXPECT_EQ(test, mb->flushed_msgs, 3ULL);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
+	mbox_destroy(mb);
+}
+
+static void flush_all_spares_a_message_in_transit(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_flush_sel sel = { 0 };
+	struct mbox_flush res;
+	struct mbox_msg *busy;
+
+	enqueue(test, mb, 10, 'a', 0);
+	enqueue(test, mb, 20, 'b', 0);
+	enqueue(test, mb, 30, 'c', 0);
+	busy = mbox_take(mb, 100, 0, true);
+	mbox_flush(mb, &sel, &res);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
+	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 50ULL);
+	/* The message being copied out is still charged... */
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 10ULL);
+	KUNIT_EXPECT_EQ(test, mb->ready_bytes, 0ULL);
+	/* ...and comes back if its copy fails. */
+	mbox_requeue(mb, busy);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 0ULL);
+	mbox_destroy(mb);
+}
+
+static void urgent_first_and_reserved(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_flush res;
+	struct mbox_msg *msg;
+	u64 seq;
+
+	enqueue(test, mb, 100, 'a', 0);
+	enqueue(test, mb, 100, 'b', 0);
+	/* The normal queue is full (200 + 100 > 250)... */
+	msg = new_msg(test, 100, 'x', 0);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue(mb, msg, true), -EAGAIN);
+	mbox_msg_free(msg);
+	/* ...urgent messages have their own reserve of 2. */
+	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 5, 'U', 0),
+						  NULL, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, seq, 3ULL);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 5, 'V', 0),
+						  NULL, &res, &seq), 0);
+	msg = new_msg(test, 5, 'W', 0);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, msg, NULL, &res, &seq),
+			-EAGAIN);
+	mbox_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, mb->nr_urgent, 2U);
+	KUNIT_EXPECT_TRUE(test, mbox_poll_mask(mb) & EPOLLPRI);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'U');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'V');
+	KUNIT_EXPECT_FALSE(test, mbox_poll_mask(mb) & EPOLLPRI);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
+	mbox_destroy(mb);
+}
+
+static void flush_then_urgent_is_one_step(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_flush_sel sel = { .flags = MBOX_FLUSH_MINE,
+				      .opener_uid = KUIDT_INIT(1000) };
+	struct mbox_flush res;
+	u64 seq;
+
+	enqueue(test, mb, 10, 'a', 1000);
+	enqueue(test, mb, 10, 'b', 2000);
+	enqueue(test, mb, 10, 'c', 1000);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 3, 'U', 1000),
+						  &sel, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
+	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 20ULL);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'U');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
+	mbox_destroy(mb);
+}
+
+static void peek_and_header(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_msg_header hdr;
+
+	KUNIT_EXPECT_EQ(test, mbox_peek(mb, &hdr), -ENOMSG);
+	enqueue(test, mb, 42, 'a', 0);
+	KUNIT_EXPECT_EQ(test, mbox_peek(mb, &hdr), 0);
+	KUNIT_EXPECT_EQ(test, hdr.hdr_size, (u32)sizeof(hdr));
+	KUNIT_EXPECT_EQ(test, hdr.size, 42U);
+	KUNIT_EXPECT_EQ(test, hdr.seq, 1ULL);
+	KUNIT_EXPECT_EQ(test, hdr.delivery_count, 1U);
+	/* No task was recorded: no pid is visible. */
+	KUNIT_EXPECT_EQ(test, hdr.pid, 0);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
+	mbox_destroy(mb);
+}
+
+static struct kunit_case mbox_queue_cases[] = {
+	KUNIT_CASE(fifo_and_seq),
+	KUNIT_CASE(limits_accounting),
+	KUNIT_CASE(empty_mailbox_takes_a_max_size_message),
+	KUNIT_CASE(limits_validation),
+	KUNIT_CASE(too_small_a_buffer_leaves_the_message),
+	KUNIT_CASE(requeue_restores_seq_order),
+	KUNIT_CASE(flush_selectors),
+	KUNIT_CASE(flush_all_spares_a_message_in_transit),
+	KUNIT_CASE(urgent_first_and_reserved),
+	KUNIT_CASE(flush_then_urgent_is_one_step),
+	KUNIT_CASE(peek_and_header),
+	{}
+};
+
+static struct kunit_suite mbox_queue_suite = {
+	.name = "mbox_queue",
+	.test_cases = mbox_queue_cases,
+};
+kunit_test_suite(mbox_queue_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the mbox queue core");
+MODULE_LICENSE("GPL");
