@@ -322,6 +322,7 @@ static struct kunit_suite mbox_queue_suite = {
 	.name = "mbox_queue",
 	.test_cases = mbox_queue_cases,
 };
+
 kunit_test_suite(mbox_queue_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the mbox queue core");

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mbox: the one entry point.  'make help' lists the targets.
+
+MBOX_CACHE ?= $(HOME)/.cache/mbox
+export MBOX_CACHE
+
+VM := selftests/vm
+BUILD := build
+ABI := $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
+	sed -n 's/.*linux-headers-\([0-9][^ ,]*-amd64\).*/\1/p')
+# The stock lane's kernel: Debian's, of the installed headers' version.
+KDIR ?= /usr/src/linux-headers-$(ABI)
+
+CFLAGS ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -pthread -Iuapi
+# kselftest_harness.h's macros compare mixed signedness and leave handler
+# parameters unused by design; everything else stays a hard error.
+TEST_CFLAGS := $(USER_CFLAGS) -Wno-sign-compare -Wno-unused-parameter
+
+TEST_SRCS := $(wildcard selftests/*.c)
+TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
+# The compat test also runs as a 32-bit program, through compat_ioctl.
+TESTS += $(BUILD)/selftests/mbox_compat_test_32
+KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all module module-debug tests deps check check-fast vm vm-run demo \
+	bench-smoke clean help
+
+all: module tests
+
+help:
+	@echo 'make              build mbox.ko (stock kernel), user space and the selftests'
+	@echo 'make check        static checks + every selftest in the VM, stock and debug kernels'
+	@echo 'make check-fast   the same on the stock kernel only'
+	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
+	@echo 'make demo         boot the VM and watch two processes exchange messages'
+	@echo 'make vm           an interactive shell in the VM with the module loaded'
+	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
+	@echo 'make deps         install the Debian packages that are missing'
+	@echo 'make KDIR=/lib/modules/$$(uname -r)/build   build for the running kernel'
+	@echo 'Cache: $(MBOX_CACHE) (MBOX_CACHE=...); VM options: selftests/vm/run.sh --help'
+
+# Installing packages only when something is missing keeps this cheap.
+deps:
+	@$(VM)/deps.sh
+
+$(DEPS_STAMP): $(VM)/deps.sh
+	@$(VM)/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+module: $(DEPS_STAMP)
+	@$(VM)/stage-module.sh $(BUILD)/stock
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/stock W=1 modules
+
+module-debug: $(DEPS_STAMP)
+	@$(VM)/stage-module.sh $(BUILD)/debug
+	$(MAKE) -C $$($(VM)/debug-kernel.sh) M=$(CURDIR)/$(BUILD)/debug W=1 modules
+
+tests: $(TESTS)
+
+$(KSELFTEST_STAMP): $(DEPS_STAMP) $(VM)/kselftest.sh
+	@mkdir -p $(BUILD)
+	@$(VM)/kselftest.sh > $@
+
+$(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -I$$(cat $(KSELFTEST_STAMP)) -o $@ $< \
+		$(if $(filter mbox_uring_test,$*),-luring)
+
+$(BUILD)/selftests/mbox_compat_test_32: selftests/mbox_compat_test.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -m32 -static -I$$(cat $(KSELFTEST_STAMP)) -o $@ $<
+
+check: all module-debug
+	@MBOX_TESTS='$(T)' $(VM)/check.sh
+
+check-fast: all
+	@MBOX_TESTS='$(T)' MBOX_LANES=stock $(VM)/check.sh
+
+LANE ?= stock
+
+vm-run: all $(if $(filter debug,$(LANE)),module-debug)
+	@MBOX_CMD="$$CMD" $(VM)/run.sh --lane $(LANE)
+
+vm: all
+	@$(VM)/run.sh --lane $(LANE) --interactive
+
+demo: all
+	@$(VM)/run.sh --lane stock -- sh $(VM)/demo.sh
+
+clean:
+	rm -rf $(BUILD)

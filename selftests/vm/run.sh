@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a kernel in QEMU with mbox.ko loaded and run one command in it, in
+# the current directory, with the host's / mounted read-only.  The command's
+# exit status becomes this script's; a kernel splat, a bad taint, a hang
+# (timeout) or a run that reported no status fails the run.
+#
+#   run.sh [options] [--] COMMAND...
+#   MBOX_CMD='a shell command line' run.sh [options]
+#
+# Options (and the environment variables that set their defaults):
+#   --lane stock|debug   stock: Debian's kernel of the installed headers;
+#                        debug: the sanitizer kernel (debug-kernel.sh)  [MBOX_LANE]
+#   --ko FILE            module to load       [build/<lane>/mbox.ko]
+#   --params 'P=V ...'   module parameters    [MBOX_PARAMS]
+#   --mem SIZE           guest memory         [MBOX_VM_MEM, 2G]
+#   --smp N              guest CPUs           [MBOX_VM_SMP, 2]
+#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 1200]
+#   --append ARGS        extra kernel args    [MBOX_VM_APPEND]
+#   --interactive        a shell on the console instead of COMMAND
+# Exit status: the command's; 124 on timeout; 125 when the guest reported
+# no status; 126 when rmmod failed after the command; 1 on a splat.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+lane=${MBOX_LANE:-stock}
+ko=
+params=${MBOX_PARAMS:-}
+mem=${MBOX_VM_MEM:-2G}
+smp=${MBOX_VM_SMP:-2}
+timeout=${MBOX_VM_TIMEOUT:-1200}
+append=${MBOX_VM_APPEND:-}
+interactive=
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--lane) lane=$2; shift 2 ;;
+	--ko) ko=$2; shift 2 ;;
+	--params) params=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--interactive) interactive=1; shift ;;
+	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	--) shift; break ;;
+	-*) die "unknown option $1 (see --help)" ;;
+	*) break ;;
+	esac
+done
+# MBOX_CMD passes a command line verbatim (make vm-run CMD='...').
+cmd=${MBOX_CMD:-$*}
+[ -n "$interactive" ] || [ -n "$cmd" ] || die "no command given (see --help)"
+
+case $lane in
+stock)
+	kroot=$("$here/stock-kernel.sh") || exit 1
+	abi=$(headers_abi)
+	kernel=$kroot/boot/vmlinuz-$abi
+	initrd=$("$here/initramfs.sh" "$kroot" "$abi") || exit 1
+	;;
+debug)
+	kdir=$("$here/debug-kernel.sh") || exit 1
+	kernel=$kdir/arch/x86/boot/bzImage
+	initrd=$("$here/initramfs.sh" "" "") || exit 1
+	# Any warning is a failure; emulation is ~10x slower than hardware.
+	append="panic_on_warn=1 hung_task_timeout_secs=600 rcupdate.rcu_cpu_stall_timeout=300 kmemleak=on $append"
+	;;
+*) die "unknown lane '$lane': use stock or debug" ;;
+esac
+ko=$(realpath "${ko:-$top/build/$lane/mbox.ko}")
+[ -r "$ko" ] || die "$ko does not exist; run 'make' first"
+
+# The run spec lives where the guest sees it (the host's / minus /tmp).
+mkdir -p "$MBOX_CACHE/runs"
+run=$(mktemp -d "$MBOX_CACHE/runs/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+nonce=$(basename "$run" | cut -d. -f2)$RANDOM
+printf '%s\n' "$cmd" > "$run/cmd"
+pwd > "$run/cwd"
+printf '%s\n' "$ko" > "$run/ko"
+printf '%s\n' "$params" > "$run/params"
+[ -z "$interactive" ] || touch "$run/interactive"
+
+# KVM only where a short probe proves it boots (nested KVM can hang).
+accel=tcg
+if [ -w /dev/kvm ] && [ "${MBOX_VM_KVM:-probe}" != no ]; then
+	probe=$MBOX_CACHE/kvm-probe-$(uname -r)
+	if [ ! -e "$probe" ]; then
+		if timeout 20 qemu-system-x86_64 -accel kvm -m 256M -display none \
+			-no-reboot -serial stdio -monitor none -kernel "$kernel" \
+			-append "console=ttyS0 panic=-1 quiet rdinit=/bin/busybox" \
+			-initrd "$initrd" < /dev/null > /dev/null 2>&1; then
+			echo kvm > "$probe"
+		else
+			echo tcg > "$probe"
+		fi
+	fi
+	accel=$(cat "$probe")
+fi
+
+say "booting $(basename "$kernel") ($lane lane, $accel, $smp CPUs, $mem)"
+console=$run/console.log
+start=$(date +%s.%N)
+stdin=/dev/null
+[ -z "$interactive" ] || stdin=/dev/stdin
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel "$accel" \
+	-m "$mem" -smp "$smp" -display none -no-reboot -monitor none \
+	-serial stdio -kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 quiet mbox.run=$run mbox.nonce=$nonce $append" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-rng-pci < "$stdin" 2>&1 |
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		printf '%s\n' "$line" >> "$console"
+		# The kernel log dump is checked below, not shown.
+		case $line in
+		"MBOX-START $nonce "*)
+			now=$(date +%s.%N)
+			say "boot to command: $(echo "$now - $start" | bc | cut -c1-5) s"
+			;;
+		"MBOX-DMESG-BEGIN $nonce") in_dmesg=1 ;;
+		"MBOX-DMESG-END $nonce") in_dmesg= ;;
+		"MBOX-TAINT $nonce "*|"MBOX-EXIT $nonce "*) ;;
+		*) [ -n "${in_dmesg:-}" ] || printf '%s\n' "$line" ;;
+		esac
+	done
+qemu_status=${PIPESTATUS[0]}
+
+# Only the kernel's own log is searched for splats, so a test that prints
+# "WARNING:" cannot fail the run; a panic never reaches the log dump, but
+# then no status is reported either.
+dmesg_log=$(sed -n "/^MBOX-DMESG-BEGIN $nonce\$/,/^MBOX-DMESG-END $nonce\$/p" "$console")
+splats=$(printf '%s\n' "$dmesg_log" | grep -E \
+	-e '(^|[^A-Z])BUG:' -e 'WARNING:' -e 'INFO: task .* blocked' \
+	-e 'INFO: rcu_.* stall' -e 'general protection fault' \
+	-e 'Unable to handle kernel' -e 'Kernel panic' -e 'kernel BUG' \
+	-e 'UBSAN:' -e 'divide error:' -e 'invalid opcode:' -e 'Oops' \
+	-e 'kmemleak: .* new suspected memory leaks' -e 'unreferenced object' |
+	grep -v -E '(ODEBUG|[^A-Z]DEBUG):' || true)
+leaks=$(grep -c '^unreferenced object' "$console" || true)
+taint=$(sed -n "s/^MBOX-TAINT $nonce //p" "$console")
+status=$(sed -n "s/^MBOX-EXIT $nonce //p" "$console")
+
+bad=
+if [ -n "$splats" ] || [ "${leaks:-0}" -gt 0 ]; then
+	say "kernel splat:"
+	printf '%s\n' "$dmesg_log" >&2
+	bad=1
+fi
+# Taint bits: B=5 (bad page), D=7 (oops), L=15 (soft lockup), W=9 (warning).
+if [ -n "$taint" ] && [ $(( taint & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 15)) )) -ne 0 ]; then
+	say "kernel tainted ($taint): B, D, L or W"
+	bad=1
+fi
+if [ "$qemu_status" -eq 124 ] || [ "$qemu_status" -eq 137 ]; then
+	say "timeout after $timeout s: killed"
+	tail -n 50 "$console" >&2
+	exit 124
+fi
+if [ -z "$status" ]; then
+	say "the guest reported no exit status (panic or crash?); console tail:"
+	tail -n 60 "$console" >&2
+	exit 125
+fi
+[ -z "$bad" ] || exit 1
+exit "$status"
