@@ -7,7 +7,7 @@ export MBOX_CACHE
 
 VM := selftests/vm
 BUILD := build
-ABI := $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
+ABI = $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
 	sed -n 's/.*linux-headers-\([0-9][^ ,]*-amd64\).*/\1/p')
 # The stock lane's kernel: Debian's, of the installed headers' version.
 KDIR ?= /usr/src/linux-headers-$(ABI)
