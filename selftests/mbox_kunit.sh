@@ -19,11 +19,13 @@ if ! insmod "$kunit"; then
 	exit 1
 fi
 # The suite runs at load; its cases are the indented "ok N name" lines.
-cases=$(grep -E '^[[:space:]]+(not )?ok [0-9]+ ' "$results")
+ktap=$(cat "$results")
 rmmod mbox_kunit
+cases=$(printf '%s\n' "$ktap" | grep -E '^[[:space:]]+(not )?ok [0-9]+ ')
 n=$(printf '%s\n' "$cases" | grep -c .)
 echo "1..$n"
-i=0 failed=0
+i=0
+failed=0
 printf '%s\n' "$cases" | while read -r first rest; do
 	i=$((i + 1))
 	if [ "$first" = not ]; then
@@ -32,6 +34,6 @@ printf '%s\n' "$cases" | while read -r first rest; do
 		echo "ok $i - kunit ${rest#* }"
 	fi
 done
-grep -q -E '^[[:space:]]+not ok' "$results" && failed=1
-cat "$results" | sed 's/^/# /'
+printf '%s\n' "$ktap" | grep -q -E '^[[:space:]]+not ok' && failed=1
+printf '%s\n' "$ktap" | sed 's/^/# /'
 [ "$failed" -eq 0 ]
