@@ -1,0 +1,57 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test VM, stage 2, run by the host's static busybox as PID 1
+# on the host's / (read-only): loads mbox.ko, runs the command the host
+# asked for in its directory, unloads the module, scans for leaks, then
+# reports the command's exit status, the kernel log and the taint flags on
+# the console between markers carrying the run's nonce, and powers off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+bb=/bin/busybox
+
+arg() { $bb sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+run=$(arg mbox.run)
+nonce=$(arg mbox.nonce)
+
+fail() {
+	echo "mbox-vm: $*"
+	echo "MBOX-EXIT $nonce 125"
+	$bb poweroff -f
+}
+
+$bb mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+[ -r "$run/cmd" ] || fail "no run spec at $run"
+ko=$($bb cat "$run/ko")
+params=$($bb cat "$run/params")
+# shellcheck disable=SC2086 # params are separate words
+$bb insmod "$ko" $params || fail "insmod $ko $params failed"
+export MBOX_KO="$ko" HOME=/root
+cd "$($bb cat "$run/cwd")" || fail "no directory $($bb cat "$run/cwd")"
+
+echo "MBOX-START $nonce $($bb cut -d' ' -f1 /proc/uptime)"
+if [ -e "$run/interactive" ]; then
+	$bb setsid $bb cttyhack /bin/bash -i
+	status=$?
+else
+	/bin/sh -c ". '$run/cmd'" < /dev/null
+	status=$?
+fi
+
+# Unloading proves nothing kept a reference; then look for leaks.
+if [ -e /sys/module/mbox ] && ! $bb rmmod mbox; then
+	echo "mbox-vm: rmmod mbox failed after the command"
+	status=126
+fi
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	# Objects younger than ~5 s are never reported: scan, wait, scan.
+	echo scan > /sys/kernel/debug/kmemleak
+	$bb sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	$bb cat /sys/kernel/debug/kmemleak
+fi
+
+echo "MBOX-DMESG-BEGIN $nonce"
+$bb dmesg
+echo "MBOX-DMESG-END $nonce"
+echo "MBOX-TAINT $nonce $($bb cat /proc/sys/kernel/tainted)"
+echo "MBOX-EXIT $nonce $status"
+$bb poweroff -f
