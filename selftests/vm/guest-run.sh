@@ -15,7 +15,7 @@ nonce=$(arg mbox.nonce)
 fail() {
 	echo "mbox-vm: $*"
 	echo "MBOX-EXIT $nonce 125"
-	$bb poweroff -f
+	$bb reboot -f
 }
 
 $bb mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
@@ -36,6 +36,8 @@ else
 	status=$?
 fi
 
+# -no-reboot turns the reboot into QEMU's exit; the debug kernel has no
+# ACPI to power off with.
 # Unloading proves nothing kept a reference; then look for leaks.
 if [ -e /sys/module/mbox ] && ! $bb rmmod mbox; then
 	echo "mbox-vm: rmmod mbox failed after the command"
@@ -54,4 +56,4 @@ $bb dmesg
 echo "MBOX-DMESG-END $nonce"
 echo "MBOX-TAINT $nonce $($bb cat /proc/sys/kernel/tainted)"
 echo "MBOX-EXIT $nonce $status"
-$bb poweroff -f
+$bb reboot -f

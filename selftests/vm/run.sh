@@ -66,7 +66,7 @@ debug)
 	kernel=$kdir/arch/x86/boot/bzImage
 	initrd=$("$here/initramfs.sh" "" "") || exit 1
 	# Any warning is a failure; emulation is ~10x slower than hardware.
-	append="panic_on_warn=1 hung_task_timeout_secs=600 rcupdate.rcu_cpu_stall_timeout=300 kmemleak=on $append"
+	append="panic_on_warn=1 sysctl.kernel.hung_task_timeout_secs=600 rcupdate.rcu_cpu_stall_timeout=300 kmemleak=on $append"
 	;;
 *) die "unknown lane '$lane': use stock or debug" ;;
 esac
