@@ -22,13 +22,14 @@ TEST_SRCS := $(wildcard selftests/*.c)
 TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 # The compat test also runs as a 32-bit program, through compat_ioctl.
 TESTS += $(BUILD)/selftests/mbox_compat_test_32
+EXAMPLES := $(patsubst userspace/examples/%.c,$(BUILD)/examples/%,$(wildcard userspace/examples/*.c))
 KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all module module-debug tests deps check check-fast vm vm-run demo \
+.PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
 	bench-smoke clean help
 
-all: module tests
+all: module tests userspace
 
 help:
 	@echo 'make              build mbox.ko (stock kernel), user space and the selftests'
@@ -59,6 +60,12 @@ module-debug: $(DEPS_STAMP)
 	$(MAKE) -C $$($(VM)/debug-kernel.sh) M=$(CURDIR)/$(BUILD)/debug W=1 modules
 
 tests: $(TESTS)
+
+userspace: $(EXAMPLES)
+
+$(BUILD)/examples/%: userspace/examples/%.c uapi/linux/mbox.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
 
 $(KSELFTEST_STAMP): $(DEPS_STAMP) $(VM)/kselftest.sh
 	@mkdir -p $(BUILD)
