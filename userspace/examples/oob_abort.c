@@ -81,6 +81,8 @@ int main(int argc, char **argv)
 	int sfd, cfd, status, i;
 	pid_t server;
 
+	/* Line by line, so the server's report survives its _exit(). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	sfd = open(dev, O_RDONLY);
 	if (sfd < 0)
 		die("open", dev);

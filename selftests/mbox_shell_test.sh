@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The mailbox from a shell, with busybox's echo, dd and cat only: one echo
+# is one message, one dd read is one message, and cat follows the mailbox.
+set -u
+bb=/bin/busybox
+dev=/dev/mbox3
+n=0
+failed=0
+
+echo "TAP version 13"
+echo "1..6"
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=1
+	fi
+}
+queued() { $bb cat /sys/class/mbox/mbox3/msgs_queued; }
+readone() { $bb dd if=$dev bs=64k count=1 2>/dev/null; }
+# Empty the mailbox; sysfs says when (a read of an empty one would block).
+drain() { while [ "$(queued)" != 0 ]; do readone > /dev/null; done; }
+
+drain
+[ "$(queued)" = 0 ]
+ok $? "the mailbox starts empty"
+
+$bb echo hello > $dev
+[ "$(readone | $bb od -c | $bb head -1)" = "$(printf 'hello\n' | $bb od -c | $bb head -1)" ]
+ok $? "echo hello, then dd reads exactly hello and a newline"
+
+$bb echo one > $dev
+$bb echo two > $dev
+[ "$(queued)" = 2 ] && [ "$(readone)" = one ] && [ "$(readone)" = two ]
+ok $? "two echos are two messages, read in order by two dd's"
+
+$bb echo abcdef > $dev
+out=$($bb dd if=$dev bs=2 count=1 2>&1)
+rc=$?
+[ $rc -ne 0 ] && echo "$out" | $bb grep -q "Message too long" && [ "$(queued)" = 1 ] &&
+	[ "$(readone)" = abcdef ]
+ok $? "dd bs=2 on a 7-byte message fails with EMSGSIZE and the message stays"
+
+$bb timeout 3 $bb cat $dev > /tmp/follow.out &
+catpid=$!
+$bb sleep 0.5
+$bb echo first > $dev
+$bb echo second > $dev
+$bb sleep 0.5
+running=1
+kill -0 $catpid 2>/dev/null || running=0
+wait $catpid
+[ $running = 1 ] && [ "$($bb cat /tmp/follow.out)" = "$(printf 'first\nsecond')" ]
+ok $? "cat follows the mailbox and never sees end-of-file"
+
+$bb echo x > $dev
+$bb echo y > $dev
+[ "$(queued)" = 2 ] && [ "$($bb cat /sys/class/mbox/mbox3/bytes_queued)" = 4 ]
+ok $? "sysfs counts the queued messages and bytes"
+drain
+
+[ $failed -eq 0 ]
