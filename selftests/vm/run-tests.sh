@@ -15,7 +15,10 @@ if [ -z "$programs" ]; then
 fi
 
 for prog in $programs; do
-	[ -x "$prog" ] || [ -e "$prog" ] || { prog=build/selftests/$prog; }
+	# T=name may name a built test or a script under selftests/.
+	for p in "$prog" "build/selftests/$prog" "selftests/$prog"; do
+		[ -e "$p" ] && prog=$p && break
+	done
 	echo "# ---- $prog"
 	out=/tmp/mbox-test.out
 	case $prog in
