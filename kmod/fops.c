@@ -22,6 +22,7 @@ static int mbox_open(struct inode *inode, struct file *file)
 	if (!mf)
 		return -ENOMEM;
 	mf->mb = mb;
+	mbox_leases_init(&mf->leases);
 	file->private_data = mf;
 	/* A mailbox has no file position; io_uring may use IOCB_NOWAIT. */
 	stream_open(inode, file);
@@ -29,9 +30,17 @@ static int mbox_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Messages still leased to the file (a reader that closed, exited or was
+ * killed before acknowledging them) go back to the head of the queue.
+ */
 static int mbox_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct mbox_file *mf = file->private_data;
+
+	if (mf->leases.nr)
+		mbox_unlease(mf->mb, &mf->leases, U64_MAX, true);
+	kfree(mf);
 	return 0;
 }
 
@@ -52,11 +61,15 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct mbox_file *mf = iocb->ki_filp->private_data;
 	struct mbox *mb = mf->mb;
 	size_t hdr_size = mbox_hdr_size(mf);
+	struct mbox_leases *leases = NULL;
 	struct mbox_msg_header hdr;
 	struct mbox_msg *msg;
 	ssize_t len;
 
-	msg = mbox_take(mb, iov_iter_count(to), hdr_size, mbox_nonblock(iocb));
+	if (READ_ONCE(mf->mode) & MBOX_MODE_ACK)
+		leases = &mf->leases;
+	msg = mbox_take(mb, iov_iter_count(to), hdr_size, mbox_nonblock(iocb),
+			leases);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 
@@ -70,11 +83,14 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		goto fault;
 
 	len = hdr_size + msg->size;
-	mbox_consume(mb, msg);		/* frees msg */
+	if (leases)
+		mbox_lease(mb, msg, leases);
+	else
+		mbox_consume(mb, msg);	/* frees msg */
 	return len;
 
 fault:
-	mbox_requeue(mb, msg);
+	mbox_requeue(mb, msg, leases);
 	return -EFAULT;
 }
 
@@ -199,8 +215,16 @@ static int mbox_ioc_set_mode(struct mbox_file *mf, unsigned int cmd,
 	ret = mbox_copy_in(&mode, sizeof(mode), cmd, arg);
 	if (ret)
 		return ret;
-	if (mode.reserved || (mode.flags & ~MBOX_MODE_ALL))
+	if (mode.flags & ~MBOX_MODE_ALL)
 		return -EINVAL;
+	if (mode.flags & MBOX_MODE_ACK) {
+		if (mode.max_inflight > MBOX_MAX_INFLIGHT_LIMIT)
+			return -EINVAL;
+		WRITE_ONCE(mf->leases.max,
+			   mode.max_inflight ?: MBOX_DEFAULT_INFLIGHT);
+	} else if (mode.max_inflight) {
+		return -EINVAL;
+	}
 	WRITE_ONCE(mf->mode, mode.flags);
 	return 0;
 }
@@ -210,7 +234,31 @@ static int mbox_ioc_get_mode(struct mbox_file *mf, unsigned int cmd,
 {
 	struct mbox_mode mode = { .flags = READ_ONCE(mf->mode) };
 
+	if (mode.flags & MBOX_MODE_ACK)
+		mode.max_inflight = READ_ONCE(mf->leases.max);
 	return mbox_copy_out(arg, cmd, &mode, sizeof(mode));
+}
+
+/* MBOX_IOC_ACK and MBOX_IOC_NACK. */
+static int mbox_ioc_ack(struct mbox_file *mf, unsigned int cmd,
+			unsigned long arg, bool ack)
+{
+	struct mbox_ack req;
+	bool up_to;
+	int ret;
+
+	ret = mbox_copy_in(&req, sizeof(req), cmd, arg);
+	if (ret)
+		return ret;
+	if (req.reserved || (req.flags & ~MBOX_ACK_ALL_FLAGS))
+		return -EINVAL;
+	/* Leases outlive leaving ack mode; without either, it is a misuse. */
+	if (!(READ_ONCE(mf->mode) & MBOX_MODE_ACK) && !READ_ONCE(mf->leases.nr))
+		return -EINVAL;
+	up_to = req.flags & MBOX_ACK_UP_TO;
+	if (ack)
+		return mbox_ack(mf->mb, &mf->leases, req.seq, up_to);
+	return mbox_unlease(mf->mb, &mf->leases, req.seq, up_to);
 }
 
 /*
@@ -343,6 +391,9 @@ static size_t mbox_ioc_min_size(unsigned int nr)
 		return sizeof(struct mbox_flush);
 	case _IOC_NR(MBOX_IOC_SEND_URGENT):
 		return sizeof(struct mbox_urgent);
+	case _IOC_NR(MBOX_IOC_ACK):
+	case _IOC_NR(MBOX_IOC_NACK):
+		return sizeof(struct mbox_ack);
 	}
 	return 0;
 }
@@ -377,6 +428,10 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mbox_ioc_flush(file, mb, cmd, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_SEND_URGENT))
 		return mbox_ioc_send_urgent(file, mb, cmd, arg);
+	if (mbox_cmd_is(cmd, MBOX_IOC_ACK))
+		return mbox_ioc_ack(mf, cmd, arg, true);
+	if (mbox_cmd_is(cmd, MBOX_IOC_NACK))
+		return mbox_ioc_ack(mf, cmd, arg, false);
 	return -ENOTTY;
 }
 

@@ -94,6 +94,7 @@ static MBOX_INFO_ATTR64(bytes_queued);
 static MBOX_INFO_ATTR32(urgent_queued);
 static MBOX_INFO_ATTR32(readers_waiting);
 static MBOX_INFO_ATTR32(writers_waiting);
+static MBOX_INFO_ATTR32(inflight);
 static MBOX_INFO_ATTR64(total_enqueued);
 static MBOX_INFO_ATTR64(total_dequeued);
 static MBOX_INFO_ATTR64(next_seq);
@@ -110,6 +111,7 @@ static struct attribute *mbox_attrs[] = {
 	&mbox_attr_urgent_queued.dattr.attr,
 	&mbox_attr_readers_waiting.dattr.attr,
 	&mbox_attr_writers_waiting.dattr.attr,
+	&mbox_attr_inflight.dattr.attr,
 	&mbox_attr_total_enqueued.dattr.attr,
 	&mbox_attr_total_dequeued.dattr.attr,
 	&mbox_attr_next_seq.dattr.attr,

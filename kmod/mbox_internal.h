@@ -65,6 +65,8 @@ struct mbox {
 	/* Messages on the two lists, i.e. readable right now, and bytes. */
 	u32 nr_ready;
 	u32 nr_urgent_ready;
+	/* Leased to readers in ack mode: charged, on no list of ours. */
+	u32 nr_inflight;
 	u64 ready_bytes;
 	u64 urgent_ready_bytes;
 
@@ -91,10 +93,22 @@ struct mbox {
 	struct device *dev;
 };
 
+/*
+ * Messages leased to one open file in ack mode, oldest lease first.
+ * Protected by the mailbox lock.  @nr also counts messages being copied
+ * out to this file, so concurrent readers cannot exceed @max.
+ */
+struct mbox_leases {
+	struct list_head msgs;
+	u32 nr;
+	u32 max;			/* written with WRITE_ONCE */
+};
+
 /* Per open file description. */
 struct mbox_file {
 	struct mbox *mb;
 	u32 mode;			/* MBOX_MODE_*, read with READ_ONCE */
+	struct mbox_leases leases;
 };
 
 /* Module-wide defaults, validated at load (main.c). */
@@ -133,9 +147,17 @@ void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 		struct mbox_flush *result);
 
 struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
-			   bool nonblock);
-void mbox_requeue(struct mbox *mb, struct mbox_msg *msg);
+			   bool nonblock, struct mbox_leases *leases);
+void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
+		  struct mbox_leases *leases);
 void mbox_consume(struct mbox *mb, struct mbox_msg *msg);
+void mbox_leases_init(struct mbox_leases *leases);
+void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
+		struct mbox_leases *leases);
+int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+	     bool up_to);
+int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+		 bool up_to);
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
 u32 mbox_next_size(struct mbox *mb);
 __poll_t mbox_poll_mask(struct mbox *mb);

@@ -241,6 +241,7 @@ void mbox_get_info(struct mbox *mb, struct mbox_info *info)
 	info->msgs_queued = mb->nr_msgs;
 	info->bytes_queued = mb->nr_bytes;
 	info->urgent_queued = mb->nr_urgent;
+	info->inflight = mb->nr_inflight;
 	info->total_enqueued = mb->total_enqueued;
 	info->total_dequeued = mb->total_dequeued;
 	info->next_seq = mb->next_seq;
@@ -458,12 +459,15 @@ static void mbox_pass_wakeup(struct mbox *mb)
 /*
  * Detach the next message for a reader with @room bytes of buffer, waiting
  * for one unless @nonblock; @hdr_size bytes of header go before the
- * payload.  The message stays charged until mbox_consume() or
- * mbox_requeue().  Errors: -EAGAIN, -ERESTARTSYS, and -EMSGSIZE when the
- * next message does not fit in @room (it stays queued).
+ * payload.  The message stays charged until mbox_consume(), mbox_lease()
+ * or mbox_requeue().  With @leases (ack mode), the file's lease count is
+ * reserved here, under the lock, so that concurrent readers of one file
+ * never hold more than its maximum.  Errors: -EAGAIN (also when @leases is
+ * full), -ERESTARTSYS, and -EMSGSIZE when the next message does not fit
+ * in @room (it stays queued).
  */
 struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
-			   bool nonblock)
+			   bool nonblock, struct mbox_leases *leases)
 {
 	struct mbox_msg *msg;
 	bool waited = false;
@@ -471,6 +475,11 @@ struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 
 	for (;;) {
 		spin_lock(&mb->lock);
+		if (leases && leases->nr >= READ_ONCE(leases->max)) {
+			spin_unlock(&mb->lock);
+			ret = -EAGAIN;
+			goto out;
+		}
 		msg = mbox_first_locked(mb);
 		if (msg)
 			break;
@@ -496,6 +505,8 @@ struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 	}
 	mbox_unlink_locked(mb, msg);
 	msg->delivery_count++;
+	if (leases)
+		leases->nr++;
 	spin_unlock(&mb->lock);
 	ret = 0;
 out:
@@ -523,22 +534,125 @@ static void mbox_insert_by_seq(struct list_head *list, struct mbox_msg *msg)
 	list_add_tail(&msg->node, list);
 }
 
-/* Put back a message mbox_take() detached but could not deliver. */
-void mbox_requeue(struct mbox *mb, struct mbox_msg *msg)
+/* Make @msg readable again where its seq puts it: back at the head. */
+static void mbox_return_locked(struct mbox *mb, struct mbox_msg *msg)
 {
-	__poll_t events = EPOLLIN | EPOLLRDNORM;
+	lockdep_assert_held(&mb->lock);
+	mbox_insert_by_seq(msg->flags & MBOX_MSG_URGENT ? &mb->urgent :
+			   &mb->queue, msg);
+	mbox_ready_locked(mb, msg);
+}
+
+static __poll_t mbox_readable_events(const struct mbox_msg *msg)
+{
+	if (msg->flags & MBOX_MSG_URGENT)
+		return EPOLLIN | EPOLLRDNORM | EPOLLPRI;
+	return EPOLLIN | EPOLLRDNORM;
+}
+
+/*
+ * Put back a message mbox_take() detached but could not deliver (the copy
+ * out faulted): it was not delivered, and it releases its lease slot.
+ */
+void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
+		  struct mbox_leases *leases)
+{
+	/* Once back on the queue, @msg may be read and freed at once. */
+	__poll_t events = mbox_readable_events(msg);
 
 	spin_lock(&mb->lock);
 	msg->delivery_count--;
-	if (msg->flags & MBOX_MSG_URGENT) {
-		mbox_insert_by_seq(&mb->urgent, msg);
-		events |= EPOLLPRI;
-	} else {
-		mbox_insert_by_seq(&mb->queue, msg);
-	}
-	mbox_ready_locked(mb, msg);
+	if (leases)
+		leases->nr--;
+	mbox_return_locked(mb, msg);
 	spin_unlock(&mb->lock);
 	mbox_wake_readers(mb, events);
+}
+
+void mbox_leases_init(struct mbox_leases *leases)
+{
+	INIT_LIST_HEAD(&leases->msgs);
+	leases->nr = 0;
+	leases->max = MBOX_DEFAULT_INFLIGHT;
+}
+
+/*
+ * A detached message was delivered to a reader in ack mode: it stays
+ * charged, in flight, until acknowledged or handed back.
+ */
+void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
+		struct mbox_leases *leases)
+{
+	spin_lock(&mb->lock);
+	list_add_tail(&msg->node, &leases->msgs);
+	mb->nr_inflight++;
+	spin_unlock(&mb->lock);
+}
+
+static bool mbox_lease_selects(const struct mbox_msg *msg, u64 seq,
+			       bool up_to)
+{
+	return up_to ? msg->seq <= seq : msg->seq == seq;
+}
+
+/*
+ * Acknowledge the leased messages that @seq/@up_to select: they are gone.
+ * -ENOENT when none matches.
+ */
+int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+	     bool up_to)
+{
+	struct mbox_msg *msg, *tmp;
+	bool freed_normal = false;
+	LIST_HEAD(done);
+
+	spin_lock(&mb->lock);
+	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
+		if (!mbox_lease_selects(msg, seq, up_to))
+			continue;
+		list_move_tail(&msg->node, &done);
+		leases->nr--;
+		mb->nr_inflight--;
+		mbox_uncharge_locked(mb, msg);
+		mb->total_dequeued++;
+		freed_normal |= !(msg->flags & MBOX_MSG_URGENT);
+	}
+	spin_unlock(&mb->lock);
+	if (list_empty(&done))
+		return -ENOENT;
+	if (freed_normal)
+		mbox_space_freed(mb);
+	mbox_msg_free_list(&done);
+	return 0;
+}
+
+/*
+ * Hand leased messages back (a negative acknowledgment, or the file's
+ * release): each returns to the head of its queue in seq order, flagged
+ * redelivered.  -ENOENT when none matches.
+ */
+int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+		 bool up_to)
+{
+	__poll_t events = 0;
+	struct mbox_msg *msg, *tmp;
+
+	spin_lock(&mb->lock);
+	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
+		if (!mbox_lease_selects(msg, seq, up_to))
+			continue;
+		list_del_init(&msg->node);
+		leases->nr--;
+		mb->nr_inflight--;
+		msg->flags |= MBOX_MSG_REDELIVERED;
+		mbox_return_locked(mb, msg);
+		events |= mbox_readable_events(msg);
+	}
+	spin_unlock(&mb->lock);
+	if (!events)
+		return -ENOENT;
+	mbox_wake_readers(mb, events);
+	return 0;
 }
 
 /* A detached message was delivered: uncharge and free it. */

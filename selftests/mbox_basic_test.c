@@ -255,8 +255,9 @@ TEST_F(mbox, mode_belongs_to_the_open_file)
 	mode.flags = 0x80;
 	ASSERT_EQ(-1, ioctl(self->fd, MBOX_IOC_SET_MODE, &mode));
 	ASSERT_EQ(EINVAL, errno);
+	/* max_inflight means something only in ack mode. */
 	mode.flags = 0;
-	mode.reserved = 1;
+	mode.max_inflight = 1;
 	ASSERT_EQ(-1, ioctl(self->fd, MBOX_IOC_SET_MODE, &mode));
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_GET_MODE, &mode));
@@ -687,7 +688,7 @@ TEST_F(mbox, info_and_sysfs_count_what_happened)
 	ASSERT_EQ(0, after.readers_waiting);
 	ASSERT_EQ(0, after.writers_waiting);
 	ASSERT_EQ(0, after.flags);
-	ASSERT_EQ(0, after.reserved);
+	ASSERT_EQ(0, after.inflight);
 	ASSERT_EQ(1, mbox_read_sysfs("/sys/class/mbox/mbox0/msgs_queued"));
 	ASSERT_EQ(4, mbox_read_sysfs("/sys/class/mbox/mbox0/bytes_queued"));
 	ASSERT_EQ(after.total_enqueued,

@@ -49,7 +49,7 @@ static void enqueue(struct kunit *test, struct mbox *mb, size_t size, u8 tag,
 /* Take and consume the next message; returns its tag byte. */
 static u8 dequeue(struct kunit *test, struct mbox *mb)
 {
-	struct mbox_msg *msg = mbox_take(mb, 1000, 0, true);
+	struct mbox_msg *msg = mbox_take(mb, 1000, 0, true, NULL);
 	u8 tag;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
@@ -67,7 +67,7 @@ static void fifo_and_seq(struct kunit *test)
 	enqueue(test, mb, 20, 'b', 0);
 	enqueue(test, mb, 30, 'c', 0);
 	KUNIT_EXPECT_EQ(test, mb->next_seq, 4ULL);
-	msg = mbox_take(mb, 1000, 0, true);
+	msg = mbox_take(mb, 1000, 0, true, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	KUNIT_EXPECT_EQ(test, msg->seq, 1ULL);
 	KUNIT_EXPECT_EQ(test, msg->delivery_count, 1U);
@@ -76,7 +76,7 @@ static void fifo_and_seq(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
 	KUNIT_EXPECT_EQ(test, mb->total_enqueued, 3ULL);
 	KUNIT_EXPECT_EQ(test, mb->total_dequeued, 3ULL);
-	KUNIT_EXPECT_TRUE(test, IS_ERR(mbox_take(mb, 1000, 0, true)));
+	KUNIT_EXPECT_TRUE(test, IS_ERR(mbox_take(mb, 1000, 0, true, NULL)));
 	mbox_destroy(mb);
 }
 
@@ -95,7 +95,7 @@ static void limits_accounting(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 250ULL);
 	/* 4 messages at most. */
-	mbox_consume(mb, mbox_take(mb, 1000, 0, true));
+	mbox_consume(mb, mbox_take(mb, 1000, 0, true, NULL));
 	enqueue(test, mb, 1, 'e', 0);
 	enqueue(test, mb, 1, 'f', 0);
 	msg = new_msg(test, 1, 'g', 0);
@@ -143,10 +143,10 @@ static void too_small_a_buffer_leaves_the_message(struct kunit *test)
 	struct mbox *mb = new_mbox(test);
 
 	enqueue(test, mb, 50, 'a', 0);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 49, 0, true)),
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 49, 0, true, NULL)),
 			(long)-EMSGSIZE);
 	/* The header counts too. */
-	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 50, 1, true)),
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 50, 1, true, NULL)),
 			(long)-EMSGSIZE);
 	KUNIT_EXPECT_EQ(test, mbox_next_size(mb), 50U);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
@@ -161,14 +161,14 @@ static void requeue_restores_seq_order(struct kunit *test)
 	enqueue(test, mb, 1, 'a', 0);
 	enqueue(test, mb, 1, 'b', 0);
 	enqueue(test, mb, 1, 'c', 0);
-	first = mbox_take(mb, 10, 0, true);
-	second = mbox_take(mb, 10, 0, true);
+	first = mbox_take(mb, 10, 0, true, NULL);
+	second = mbox_take(mb, 10, 0, true, NULL);
 	/* Detached messages stay charged. */
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
 	KUNIT_EXPECT_EQ(test, mb->nr_ready, 1U);
 	/* Put back in the wrong order: they still come out a, b, c. */
-	mbox_requeue(mb, second);
-	mbox_requeue(mb, first);
+	mbox_requeue(mb, second, NULL);
+	mbox_requeue(mb, first, NULL);
 	KUNIT_EXPECT_EQ(test, first->delivery_count, 0U);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
@@ -217,7 +217,7 @@ static void flush_all_spares_a_message_in_transit(struct kunit *test)
 	enqueue(test, mb, 10, 'a', 0);
 	enqueue(test, mb, 20, 'b', 0);
 	enqueue(test, mb, 30, 'c', 0);
-	busy = mbox_take(mb, 100, 0, true);
+	busy = mbox_take(mb, 100, 0, true, NULL);
 	mbox_flush(mb, &sel, &res);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
 	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 50ULL);
@@ -226,7 +226,7 @@ static void flush_all_spares_a_message_in_transit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 10ULL);
 	KUNIT_EXPECT_EQ(test, mb->ready_bytes, 0ULL);
 	/* ...and comes back if its copy fails. */
-	mbox_requeue(mb, busy);
+	mbox_requeue(mb, busy, NULL);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 0ULL);
 	mbox_destroy(mb);
@@ -303,6 +303,72 @@ static void peek_and_header(struct kunit *test)
 	mbox_destroy(mb);
 }
 
+static void leases_ack_and_return_in_order(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_leases leases;
+	struct mbox_msg *msg;
+	int i;
+
+	mbox_leases_init(&leases);
+	leases.max = 3;
+	for (i = 0; i < 4; i++)
+		enqueue(test, mb, 10, 'a' + i, 0);	/* seq 1..4 */
+	for (i = 0; i < 3; i++) {
+		msg = mbox_take(mb, 100, 0, true, &leases);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+		mbox_lease(mb, msg, &leases);
+	}
+	/* The file holds its maximum: no more until it acknowledges. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 100, 0, true, &leases)),
+			(long)-EAGAIN);
+	KUNIT_EXPECT_EQ(test, mb->nr_inflight, 3U);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 4U);
+	KUNIT_EXPECT_EQ(test, mbox_next_size(mb), 10U);	/* only 'd' ready */
+
+	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 2, false), 0);
+	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 2, false), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 9, false), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
+	KUNIT_EXPECT_EQ(test, leases.nr, 2U);
+
+	/* Handed back: 'a' and 'c' return ahead of 'd', in seq order. */
+	KUNIT_EXPECT_EQ(test, mbox_unlease(mb, &leases, U64_MAX, true), 0);
+	KUNIT_EXPECT_EQ(test, mb->nr_inflight, 0U);
+	KUNIT_EXPECT_EQ(test, leases.nr, 0U);
+	msg = mbox_take(mb, 100, 0, true, NULL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	KUNIT_EXPECT_EQ(test, msg->data[0], 'a');
+	KUNIT_EXPECT_TRUE(test, msg->flags & MBOX_MSG_REDELIVERED);
+	KUNIT_EXPECT_EQ(test, msg->delivery_count, 2U);
+	mbox_consume(mb, msg);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'd');
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
+	mbox_destroy(mb);
+}
+
+static void flush_spares_leased_messages(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_flush_sel sel = { 0 };
+	struct mbox_leases leases;
+	struct mbox_flush res;
+
+	mbox_leases_init(&leases);
+	enqueue(test, mb, 10, 'a', 0);
+	enqueue(test, mb, 20, 'b', 0);
+	mbox_lease(mb, mbox_take(mb, 100, 0, true, &leases), &leases);
+	mbox_flush(mb, &sel, &res);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 1ULL);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 10ULL);
+	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 1, true), 0);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
+	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 0ULL);
+	mbox_destroy(mb);
+}
+
 static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(fifo_and_seq),
 	KUNIT_CASE(limits_accounting),
@@ -315,6 +381,8 @@ static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(urgent_first_and_reserved),
 	KUNIT_CASE(flush_then_urgent_is_one_step),
 	KUNIT_CASE(peek_and_header),
+	KUNIT_CASE(leases_ack_and_return_in_order),
+	KUNIT_CASE(flush_spares_leased_messages),
 	{}
 };
 

@@ -111,15 +111,60 @@ struct mbox_msg_header {
  * struct mbox_mode - per-open-file receive options (MBOX_IOC_SET_MODE,
  * MBOX_IOC_GET_MODE).  They belong to the open file description, so they
  * are shared by dup() and fork() and reset by a new open().
+ *
+ * @flags:        MBOX_MODE_* below.
+ * @max_inflight: with MBOX_MODE_ACK, how many unacknowledged messages this
+ *                file may hold, 1..MBOX_MAX_INFLIGHT_LIMIT; 0 on SET
+ *                means MBOX_DEFAULT_INFLIGHT.  Must be 0 without ACK.
  */
 struct mbox_mode {
 	__u32 flags;
-	__u32 reserved;
+	__u32 max_inflight;
 };
 
 /* read() returns struct mbox_msg_header followed by the payload. */
 #define MBOX_MODE_HEADER	0x1U
-#define MBOX_MODE_ALL		(MBOX_MODE_HEADER)
+/*
+ * Acknowledged delivery.  read() still returns one message, but only
+ * leases it to this open file: it stays in the mailbox, in flight,
+ * invisible to other readers, to FIONREAD and to MBOX_IOC_PEEK, and
+ * counted against max_msgs/max_bytes (or the urgent reserve), until the
+ * file acknowledges it (MBOX_IOC_ACK) and it is gone, or hands it back
+ * (MBOX_IOC_NACK).  When the file is released with messages still leased
+ * (close, exit, kill -9, crash) they go back to the head of the queue in
+ * their original order, flagged MBOX_MSG_REDELIVERED, their
+ * delivery_count telling how often they were handed out, and readers are
+ * woken.  A file holding max_inflight leased messages gets EAGAIN from
+ * read(), blocking or not: only acknowledging makes room.  A flush does
+ * not remove leased messages (they are being processed; handed back, they
+ * can be flushed).  Leaving ack mode keeps the leases already held.
+ */
+#define MBOX_MODE_ACK		0x2U
+#define MBOX_MODE_ALL		(MBOX_MODE_HEADER | MBOX_MODE_ACK)
+
+#define MBOX_DEFAULT_INFLIGHT	64U
+#define MBOX_MAX_INFLIGHT_LIMIT	65536U
+
+/*
+ * struct mbox_ack - acknowledge (MBOX_IOC_ACK) or hand back
+ * (MBOX_IOC_NACK) messages leased to this file.
+ *
+ * @seq:   the message; with MBOX_ACK_UP_TO, every leased message whose seq
+ *         is <= @seq.
+ * @flags: MBOX_ACK_UP_TO.
+ * Errors: EINVAL when the file is not in ack mode and holds no lease, or a
+ * reserved field or unknown flag is set; ENOENT when no message leased to
+ * this file matches (an unknown seq, one already acknowledged, or one
+ * leased to another file).
+ */
+struct mbox_ack {
+	__u64 seq;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define MBOX_ACK_UP_TO		0x1U
+#define MBOX_ACK_ALL_FLAGS	(MBOX_ACK_UP_TO)
 
 /*
  * struct mbox_limits - one mailbox's limits (MBOX_IOC_SET_LIMITS; needs
@@ -155,6 +200,8 @@ struct mbox_limits {
  *                    out to a reader still counts until the copy succeeds).
  * @urgent_queued:    urgent messages held against max_urgent.
  * @readers_waiting, @writers_waiting: tasks blocked in read() or write().
+ * @inflight:         messages leased to readers in ack mode (included in
+ *                    @msgs_queued or @urgent_queued).
  * @total_enqueued, @total_dequeued: messages ever enqueued and read.
  * @next_seq:         seq the next enqueued message will get.
  * @flushed_msgs, @flushed_bytes: messages and bytes ever removed by flush.
@@ -171,7 +218,7 @@ struct mbox_info {
 	__u32 urgent_queued;
 	__u32 readers_waiting;
 	__u32 writers_waiting;
-	__u32 reserved;
+	__u32 inflight;
 	__u64 total_enqueued;
 	__u64 total_dequeued;
 	__u64 next_seq;
@@ -252,6 +299,7 @@ struct mbox_urgent {
 #define MBOX_IOC_GET_MODE	_IOR(MBOX_IOC_MAGIC, 0x05, struct mbox_mode)
 #define MBOX_IOC_FLUSH		_IOWR(MBOX_IOC_MAGIC, 0x06, struct mbox_flush)
 #define MBOX_IOC_SEND_URGENT	_IOWR(MBOX_IOC_MAGIC, 0x07, struct mbox_urgent)
-/* 0x08-0x0f are reserved for acknowledged delivery. */
+#define MBOX_IOC_ACK		_IOW(MBOX_IOC_MAGIC, 0x08, struct mbox_ack)
+#define MBOX_IOC_NACK		_IOW(MBOX_IOC_MAGIC, 0x09, struct mbox_ack)
 
 #endif /* _UAPI_LINUX_MBOX_H */

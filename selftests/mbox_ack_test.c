@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Acknowledged delivery: in ack mode a read() only leases its message;
+ * acknowledging removes it, and a reader that dies (or hands it back)
+ * returns it to the head of the queue, flagged redelivered.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "mbox_test.h"
+
+static int set_ack_mode(int fd, uint32_t max_inflight)
+{
+	struct mbox_mode mode = {
+		.flags = MBOX_MODE_ACK | MBOX_MODE_HEADER,
+		.max_inflight = max_inflight,
+	};
+
+	return ioctl(fd, MBOX_IOC_SET_MODE, &mode);
+}
+
+static int ack(int fd, unsigned long req, uint64_t seq, uint32_t flags)
+{
+	struct mbox_ack a = { .seq = seq, .flags = flags };
+
+	return ioctl(fd, req, &a);
+}
+
+/* Read one message in header mode; returns its payload as an int. */
+static int recv_int(int fd, struct mbox_msg_header *hdr)
+{
+	int v = -1;
+
+	if (mbox_recv_hdr(fd, hdr, &v, sizeof(v)) != sizeof(*hdr) + sizeof(v))
+		return -1;
+	return v;
+}
+
+FIXTURE(ack) {
+	int fd;		/* a plain reader/writer */
+	int rd;		/* a reader in ack mode */
+};
+
+FIXTURE_SETUP(ack)
+{
+	self->fd = mbox_open_reset(1, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, self->fd);
+	self->rd = open(MBOX_DEV(1), O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, self->rd);
+	ASSERT_EQ(0, set_ack_mode(self->rd, 0));
+}
+
+FIXTURE_TEARDOWN(ack)
+{
+	close(self->rd);
+	close(self->fd);
+}
+
+static void send_ints(struct __test_metadata *_metadata, int fd, int from,
+		      int to)
+{
+	for (int i = from; i < to; i++)
+		ASSERT_EQ(sizeof(i), write(fd, &i, sizeof(i)));
+}
+
+TEST_F(ack, a_leased_message_is_hidden_until_acknowledged)
+{
+	struct mbox_msg_header hdr;
+	struct mbox_info before, info;
+	struct mbox_mode mode;
+	char buf[16];
+	int n = -1;
+
+	ASSERT_EQ(0, ioctl(self->rd, MBOX_IOC_GET_MODE, &mode));
+	ASSERT_EQ(MBOX_MODE_ACK | MBOX_MODE_HEADER, mode.flags);
+	ASSERT_EQ(MBOX_DEFAULT_INFLIGHT, mode.max_inflight);
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	send_ints(_metadata, self->fd, 7, 8);
+	ASSERT_EQ(7, recv_int(self->rd, &hdr));
+	ASSERT_EQ(1, hdr.delivery_count);
+	ASSERT_EQ(0, hdr.flags);
+
+	/* In flight: charged, but invisible to everyone else. */
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(1, info.msgs_queued);
+	ASSERT_EQ(sizeof(int), info.bytes_queued);
+	ASSERT_EQ(1, info.inflight);
+	ASSERT_EQ(1, mbox_read_sysfs("/sys/class/mbox/mbox1/inflight"));
+	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &n));
+	ASSERT_EQ(0, n);
+	ASSERT_EQ(-1, ioctl(self->fd, MBOX_IOC_PEEK, &hdr));
+	ASSERT_EQ(ENOMSG, errno);
+	ASSERT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(EAGAIN, errno);
+
+	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(0, info.msgs_queued);
+	ASSERT_EQ(0, info.bytes_queued);
+	ASSERT_EQ(0, info.inflight);
+	ASSERT_EQ(before.total_dequeued + 1, info.total_dequeued);
+}
+
+TEST_F(ack, bad_acknowledgments)
+{
+	struct mbox_msg_header hdr;
+	struct mbox_ack a = { 0 };
+	int other;
+
+	/* Not in ack mode and holding nothing: a misuse. */
+	ASSERT_EQ(-1, ack(self->fd, MBOX_IOC_ACK, 1, 0));
+	ASSERT_EQ(EINVAL, errno);
+	send_ints(_metadata, self->fd, 0, 2);
+	ASSERT_EQ(0, recv_int(self->rd, &hdr));
+	/* Unknown seq. */
+	ASSERT_EQ(-1, ack(self->rd, MBOX_IOC_ACK, hdr.seq + 100, 0));
+	ASSERT_EQ(ENOENT, errno);
+	/* Leased to another file. */
+	other = open(MBOX_DEV(1), O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, set_ack_mode(other, 0));
+	ASSERT_EQ(-1, ack(other, MBOX_IOC_ACK, hdr.seq, 0));
+	ASSERT_EQ(ENOENT, errno);
+	/* Bad flags and reserved fields. */
+	ASSERT_EQ(-1, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0x80));
+	ASSERT_EQ(EINVAL, errno);
+	a.seq = hdr.seq;
+	a.reserved = 1;
+	ASSERT_EQ(-1, ioctl(self->rd, MBOX_IOC_ACK, &a));
+	ASSERT_EQ(EINVAL, errno);
+	/* Twice. */
+	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0));
+	ASSERT_EQ(-1, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(-1, ack(self->rd, MBOX_IOC_NACK, hdr.seq, 0));
+	ASSERT_EQ(ENOENT, errno);
+	/* max_inflight out of range. */
+	ASSERT_EQ(-1, set_ack_mode(other, MBOX_MAX_INFLIGHT_LIMIT + 1));
+	ASSERT_EQ(EINVAL, errno);
+	close(other);
+	ASSERT_EQ(1, mbox_queued(self->fd));
+}
+
+TEST_F(ack, ack_up_to_a_seq)
+{
+	struct mbox_msg_header hdr;
+	uint64_t third = 0;
+	struct mbox_info info;
+
+	send_ints(_metadata, self->fd, 0, 5);
+	for (int i = 0; i < 5; i++) {
+		ASSERT_EQ(i, recv_int(self->rd, &hdr));
+		if (i == 2)
+			third = hdr.seq;
+	}
+	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_ACK, third, MBOX_ACK_UP_TO));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(2, info.inflight);
+	ASSERT_EQ(2, info.msgs_queued);
+}
+
+TEST_F(ack, killed_reader_messages_come_back_first_in_order)
+{
+	struct mbox_msg_header hdr;
+	int sync[2], status, i;
+	pid_t pid;
+	char c;
+
+	send_ints(_metadata, self->fd, 0, 20);
+	ASSERT_EQ(0, pipe(sync));
+	pid = mbox_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct mbox_msg_header h;
+		uint64_t fifth = 0;
+		int fd = open(MBOX_DEV(1), O_RDONLY);
+
+		if (fd < 0 || set_ack_mode(fd, 0))
+			_exit(1);
+		for (i = 0; i < 10; i++) {
+			if (recv_int(fd, &h) != i)
+				_exit(2);
+			if (i == 4)
+				fifth = h.seq;
+		}
+		if (ack(fd, MBOX_IOC_ACK, fifth, MBOX_ACK_UP_TO))
+			_exit(3);
+		if (write(sync[1], "k", 1) != 1)
+			_exit(4);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+
+	/* 5..9 first, flagged, second delivery; then 10..19 as usual. */
+	ASSERT_EQ(0, mbox_set_header_mode(self->fd, 1));
+	for (i = 5; i < 20; i++) {
+		ASSERT_EQ(i, recv_int(self->fd, &hdr));
+		if (i < 10) {
+			ASSERT_EQ(MBOX_MSG_REDELIVERED, hdr.flags);
+			ASSERT_EQ(2, hdr.delivery_count);
+		} else {
+			ASSERT_EQ(0, hdr.flags);
+			ASSERT_EQ(1, hdr.delivery_count);
+		}
+	}
+	ASSERT_EQ(0, mbox_queued(self->fd));
+	close(sync[0]);
+	close(sync[1]);
+}
+
+TEST_F(ack, nack_hands_a_message_back_to_the_head)
+{
+	struct mbox_msg_header hdr;
+	uint64_t second = 0;
+
+	send_ints(_metadata, self->fd, 0, 4);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(i, recv_int(self->rd, &hdr));
+		if (i == 1)
+			second = hdr.seq;
+	}
+	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_NACK, second, 0));
+	ASSERT_EQ(1, recv_int(self->rd, &hdr));
+	ASSERT_EQ(MBOX_MSG_REDELIVERED, hdr.flags);
+	ASSERT_EQ(2, hdr.delivery_count);
+	ASSERT_EQ(3, recv_int(self->rd, &hdr));
+}
+
+TEST_F(ack, inflight_limit_per_file)
+{
+	struct mbox_msg_header hdr;
+	int rd;
+
+	/* A blocking file still gets EAGAIN: only an ack makes room. */
+	rd = open(MBOX_DEV(1), O_RDONLY);
+	ASSERT_LE(0, rd);
+	ASSERT_EQ(0, set_ack_mode(rd, 3));
+	send_ints(_metadata, self->fd, 0, 5);
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(i, recv_int(rd, &hdr));
+	ASSERT_EQ(-1, recv_int(rd, &hdr));
+	ASSERT_EQ(EAGAIN, errno);
+	/* Other files are not limited by this one's leases. */
+	ASSERT_EQ(3, recv_int(self->rd, &hdr));
+	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0));
+	ASSERT_EQ(0, ack(rd, MBOX_IOC_ACK, ~0ULL, MBOX_ACK_UP_TO));
+	ASSERT_EQ(4, recv_int(rd, &hdr));
+	close(rd);
+	/* Closed with a lease: it comes back. */
+	ASSERT_EQ(1, mbox_queued(self->fd));
+}
+
+TEST_F(ack, inflight_messages_count_against_capacity)
+{
+	struct mbox_msg_header hdr;
+	int i = 9;
+
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 16, 2, 32));
+	send_ints(_metadata, self->fd, 0, 2);
+	ASSERT_EQ(0, recv_int(self->rd, &hdr));
+	ASSERT_EQ(1, recv_int(self->rd, &hdr));
+	/* Both leased, the mailbox is still full: nothing can overflow it. */
+	ASSERT_EQ(-1, write(self->fd, &i, sizeof(i)));
+	ASSERT_EQ(EAGAIN, errno);
+	close(self->rd);
+	self->rd = open(MBOX_DEV(1), O_RDONLY | O_NONBLOCK);
+	ASSERT_EQ(2, mbox_queued(self->fd));
+	ASSERT_EQ(-1, write(self->fd, &i, sizeof(i)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+TEST_F(ack, flush_spares_leased_messages)
+{
+	struct mbox_msg_header hdr;
+	struct mbox_flush fl = { 0 };
+
+	send_ints(_metadata, self->fd, 0, 3);
+	ASSERT_EQ(0, recv_int(self->rd, &hdr));
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_FLUSH, &fl));
+	ASSERT_EQ(2, fl.flushed_msgs);
+	ASSERT_EQ(1, mbox_queued(self->fd));
+	close(self->rd);
+	self->rd = -1;
+	/* Back from the closed file, flagged, and flushable now. */
+	ASSERT_EQ(0, mbox_set_header_mode(self->fd, 1));
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_PEEK, &hdr));
+	ASSERT_EQ(MBOX_MSG_REDELIVERED, hdr.flags);
+	memset(&fl, 0, sizeof(fl));
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_FLUSH, &fl));
+	ASSERT_EQ(1, fl.flushed_msgs);
+}
+
+TEST_F(ack, urgent_messages_are_leased_like_others)
+{
+	struct pollfd p = { .fd = self->fd, .events = POLLPRI };
+	struct mbox_msg_header hdr;
+	struct mbox_urgent u = { 0 };
+	int v = 42;
+
+	send_ints(_metadata, self->fd, 0, 1);
+	u.buf = (uintptr_t)&v;
+	u.len = sizeof(v);
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SEND_URGENT, &u));
+	ASSERT_EQ(42, recv_int(self->rd, &hdr));
+	ASSERT_EQ(MBOX_MSG_URGENT, hdr.flags);
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	close(self->rd);
+	self->rd = -1;
+	/* Back at the urgent head: POLLPRI again, flagged both ways. */
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(0, mbox_set_header_mode(self->fd, 1));
+	ASSERT_EQ(42, recv_int(self->fd, &hdr));
+	ASSERT_EQ(MBOX_MSG_URGENT | MBOX_MSG_REDELIVERED, hdr.flags);
+}
+
+/* The stress test's shared tallies. */
+#define S_WRITERS	4
+#define S_PER_WRITER	5000
+#define S_READERS	4
+
+struct stress {
+	uint32_t seen[S_WRITERS][S_PER_WRITER];
+	int unflagged_repeat;
+	int corrupt;
+};
+
+static void stress_reader(struct stress *s, uint32_t seed)
+{
+	int fd = open(MBOX_DEV(1), O_RDONLY);
+	struct mbox_msg_header hdr;
+	uint32_t msg[2];
+
+	if (fd < 0 || set_ack_mode(fd, 16))
+		_exit(1);
+	for (;;) {
+		ssize_t n = mbox_recv_hdr(fd, &hdr, msg, sizeof(msg));
+
+		if (n < 0 && errno == EAGAIN) {
+			/* Holding its maximum of leases: acknowledge them all. */
+			ack(fd, MBOX_IOC_ACK, ~0ULL, MBOX_ACK_UP_TO);
+			continue;
+		}
+		if (n != sizeof(hdr) + sizeof(msg)) {
+			__atomic_add_fetch(&s->corrupt, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (msg[0] >= S_WRITERS || msg[1] >= S_PER_WRITER) {
+			__atomic_add_fetch(&s->corrupt, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_fetch_add(&s->seen[msg[0]][msg[1]], 1,
+				       __ATOMIC_RELAXED) &&
+		    !(hdr.flags & MBOX_MSG_REDELIVERED))
+			__atomic_add_fetch(&s->unflagged_repeat, 1,
+					   __ATOMIC_RELAXED);
+		/* Acknowledge in batches, so kills catch several leases. */
+		seed = seed * 1103515245 + 12345;
+		if ((seed >> 16) % 4 == 0)
+			ack(fd, MBOX_IOC_ACK, hdr.seq, MBOX_ACK_UP_TO);
+		else if (hdr.delivery_count > 1 || (seed >> 16) % 4 == 1)
+			ack(fd, MBOX_IOC_ACK, hdr.seq, 0);
+	}
+}
+
+TEST_F_TIMEOUT(ack, readers_killed_at_random_lose_nothing, 600)
+{
+	struct stress *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t writers[S_WRITERS], readers[S_READERS];
+	struct mbox_info before, info;
+	uint32_t seed = 12345;
+	int kills = 0, status, w, r, waited;
+	uint64_t total = S_WRITERS * S_PER_WRITER, acked;
+
+	ASSERT_NE(MAP_FAILED, s);
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 64, 256, 64 * 256));
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	for (r = 0; r < S_READERS; r++) {
+		readers[r] = mbox_fork();
+		if (readers[r] == 0)
+			stress_reader(s, r + 1);
+	}
+	for (w = 0; w < S_WRITERS; w++) {
+		writers[w] = mbox_fork();
+		ASSERT_LE(0, writers[w]);
+		if (writers[w] == 0) {
+			int fd = open(MBOX_DEV(1), O_WRONLY);
+
+			for (uint32_t i = 0; i < S_PER_WRITER; i++) {
+				uint32_t msg[2] = { w, i };
+
+				if (write(fd, msg, sizeof(msg)) != sizeof(msg))
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	/* Kill a random reader every 20 ms until everything is acknowledged. */
+	for (waited = 0; waited < 30000; waited++) {
+		ASSERT_EQ(0, mbox_info(self->fd, &info));
+		acked = info.total_dequeued - before.total_dequeued;
+		if (acked >= total)
+			break;
+		usleep(20000);
+		seed = seed * 1103515245 + 12345;
+		r = (seed >> 16) % S_READERS;
+		kill(readers[r], SIGKILL);
+		waitpid(readers[r], NULL, 0);
+		kills++;
+		readers[r] = mbox_fork();
+		if (readers[r] == 0)
+			stress_reader(s, seed);
+	}
+	for (r = 0; r < S_READERS; r++) {
+		kill(readers[r], SIGKILL);
+		waitpid(readers[r], NULL, 0);
+	}
+	for (w = 0; w < S_WRITERS; w++) {
+		ASSERT_EQ(writers[w], waitpid(writers[w], &status, 0));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	acked = info.total_dequeued - before.total_dequeued;
+	{
+		int missing = 0, repeats = 0;
+
+		for (w = 0; w < S_WRITERS; w++)
+			for (uint32_t i = 0; i < S_PER_WRITER; i++) {
+				missing += !s->seen[w][i];
+				repeats += s->seen[w][i] > 1;
+			}
+		TH_LOG("%llu messages, %llu acknowledged, %d readers killed, %d delivered again (all flagged: %s), %d missing",
+		       (unsigned long long)total, (unsigned long long)acked,
+		       kills, repeats, s->unflagged_repeat ? "no" : "yes",
+		       missing);
+		ASSERT_EQ(0, missing);
+	}
+	/* Each message acknowledged exactly once: the kernel's count. */
+	ASSERT_EQ(total, acked);
+	ASSERT_EQ(0, s->corrupt);
+	ASSERT_EQ(0, s->unflagged_repeat);
+	ASSERT_EQ(0, info.msgs_queued);
+	ASSERT_EQ(0, info.inflight);
+	munmap(s, sizeof(*s));
+}
+
+TEST_HARNESS_MAIN
