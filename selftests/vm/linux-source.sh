@@ -35,6 +35,9 @@ dir=$top/linux-source-$version
 if [ ! -e "$dir/.complete" ]; then
 	say "extracting $pkg $version into $dir (about 10 s)"
 	mkdir -p "$top"
+	# Leftovers of interrupted extractions (an hour old: not a live one).
+	find "$top" -maxdepth 1 -name 'linux-source-*.partial.*' -mmin +60 \
+		-exec rm -rf {} + 2>/dev/null || true
 	# A private temporary directory: concurrent callers do not collide, and
 	# leftovers of interrupted runs (*.partial.*) are never looked at.
 	tmp=$(mktemp -d "$dir.partial.XXXXXX")
