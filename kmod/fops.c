@@ -135,8 +135,13 @@ static __poll_t mbox_poll(struct file *file, struct poll_table_struct *wait)
 
 	poll_wait(file, &mf->mb->poll_wait, wait);
 	mask = mbox_poll_mask(mf->mb);
-	/* Report only the directions this file may use. */
-	if (!(file->f_mode & FMODE_READ))
+	/*
+	 * Report only the directions this file may use; a file at its ack
+	 * mode lease limit cannot read until it acknowledges.
+	 */
+	if (!(file->f_mode & FMODE_READ) ||
+	    ((READ_ONCE(mf->mode) & MBOX_MODE_ACK) &&
+	     READ_ONCE(mf->leases.nr) >= READ_ONCE(mf->leases.max)))
 		mask &= ~(EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!(file->f_mode & FMODE_WRITE))
 		mask &= ~(EPOLLOUT | EPOLLWRNORM);
@@ -182,13 +187,13 @@ static int mbox_ioc_set_limits(struct mbox *mb, unsigned int cmd,
 	struct mbox_limits limits;
 	int ret;
 
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = mbox_copy_in(&limits, sizeof(limits), cmd, arg);
 	if (ret)
 		return ret;
 	if (limits.reserved)
 		return -EINVAL;
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	return mbox_set_limits(mb, &limits);
 }
 

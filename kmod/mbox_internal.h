@@ -19,8 +19,9 @@ struct file;
 struct pid;
 
 /*
- * One queued message.  Everything but @node and @flags is fixed once the
- * message is enqueued; @node is protected by the mailbox lock.
+ * One message.  The sender's identity and the payload are fixed before it
+ * is enqueued; @seq and @time_ns are set at enqueue, and @node, @flags and
+ * @delivery_count change later, all under the mailbox lock.
  */
 struct mbox_msg {
 	struct list_head node;

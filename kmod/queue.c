@@ -9,6 +9,7 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
+#include <linux/list_sort.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -97,6 +98,12 @@ struct mbox_space {
 struct mbox_writer_wait {
 	struct wait_queue_entry wq;
 	size_t size;
+	/*
+	 * Set under the mailbox lock once this writer's message is queued:
+	 * it may still sit on the wait queue until finish_wait(), and must
+	 * not be counted again against a snapshot that already holds it.
+	 */
+	bool queued;
 };
 
 static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
@@ -106,6 +113,8 @@ static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
 						  wq);
 	struct mbox_space *space = key;
 
+	if (READ_ONCE(w->queued))
+		return 0;
 	if (!mbox_fits(space->nr_msgs, space->nr_bytes, space->max_msgs,
 		       space->max_bytes, w->size))
 		return 0;
@@ -251,7 +260,8 @@ void mbox_get_info(struct mbox *mb, struct mbox_info *info)
 }
 
 /* Enqueue @msg if it fits right now. */
-static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg)
+static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg,
+			     struct mbox_writer_wait *w)
 {
 	bool fits;
 
@@ -261,6 +271,7 @@ static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg)
 		mb->nr_msgs++;
 		mb->nr_bytes += msg->size;
 		mbox_publish_locked(mb, msg);
+		WRITE_ONCE(w->queued, true);
 	}
 	spin_unlock(&mb->lock);
 	return fits;
@@ -291,12 +302,12 @@ int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 			ret = prepare_to_wait_event(&mb->wr_wait, &w.wq,
 						    TASK_INTERRUPTIBLE);
 			if (ret) {
-				if (mbox_try_enqueue(mb, msg))
+				if (mbox_try_enqueue(mb, msg, &w))
 					ret = 0;
 				break;
 			}
 		}
-		if (mbox_try_enqueue(mb, msg)) {
+		if (mbox_try_enqueue(mb, msg, &w)) {
 			ret = 0;
 			break;
 		}
@@ -400,11 +411,26 @@ void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 	mbox_msg_free_list(&doomed);
 }
 
+/* How many queued urgent messages @sel would flush (at most max_urgent). */
+static u32 mbox_urgent_selected_locked(struct mbox *mb,
+				       const struct mbox_flush_sel *sel)
+{
+	struct mbox_msg *msg;
+	u32 n = 0;
+
+	if (!sel)
+		return 0;
+	list_for_each_entry(msg, &mb->urgent, node)
+		n += mbox_flush_selects(sel, msg);
+	return n;
+}
+
 /*
  * Enqueue an urgent message, after the flush @sel describes if @sel is not
  * NULL, both under one hold of the lock.  Never blocks: the urgent reserve
- * full is -EAGAIN.  Its seq is returned in @seq: once the lock is dropped a
- * reader may already have consumed and freed @msg.
+ * full is -EAGAIN, and then nothing was flushed either.  Its seq is
+ * returned in @seq: once the lock is dropped a reader may already have
+ * consumed and freed @msg.
  */
 int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			const struct mbox_flush_sel *sel,
@@ -414,10 +440,14 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	int ret = -EAGAIN;
 
 	spin_lock(&mb->lock);
-	/* The flush stands even if the message then finds no room. */
-	if (sel)
-		mbox_flush_locked(mb, sel, &doomed, result);
-	if (mb->nr_urgent < mb->max_urgent) {
+	/*
+	 * All or nothing: without room for the message even after the
+	 * flush (leased urgent messages hold theirs), flush nothing either.
+	 */
+	if (mb->nr_urgent - mbox_urgent_selected_locked(mb, sel) <
+	    mb->max_urgent) {
+		if (sel)
+			mbox_flush_locked(mb, sel, &doomed, result);
 		msg->flags |= MBOX_MSG_URGENT;
 		mb->nr_urgent++;
 		mbox_publish_locked(mb, msg);
@@ -428,7 +458,7 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 
 	if (!ret)
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
-	if (sel && result->flushed_msgs)
+	if (!ret && sel && result->flushed_msgs)
 		mbox_space_freed(mb);
 	mbox_msg_free_list(&doomed);
 	return ret;
@@ -622,8 +652,41 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		return -ENOENT;
 	if (freed_normal)
 		mbox_space_freed(mb);
+	/* A file that was at its lease limit can read again. */
+	if (mbox_readable(mb))
+		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
 	mbox_msg_free_list(&done);
 	return 0;
+}
+
+static int mbox_seq_cmp(void *priv, const struct list_head *a,
+			const struct list_head *b)
+{
+	u64 sa = list_entry(a, struct mbox_msg, node)->seq;
+	u64 sb = list_entry(b, struct mbox_msg, node)->seq;
+
+	return sa > sb;
+}
+
+/*
+ * Merge @src, sorted by seq, into @dst, sorted by seq: one walk, so handing
+ * back thousands of leases does not hold the lock for a quadratic time.
+ */
+static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
+				     struct list_head *src)
+{
+	struct list_head *pos = dst->next;
+	struct mbox_msg *msg;
+
+	list_sort(NULL, src, mbox_seq_cmp);
+	while (!list_empty(src)) {
+		msg = list_first_entry(src, struct mbox_msg, node);
+		while (pos != dst &&
+		       list_entry(pos, struct mbox_msg, node)->seq < msg->seq)
+			pos = pos->next;
+		list_move_tail(&msg->node, pos);
+		mbox_ready_locked(mb, msg);
+	}
 }
 
 /*
@@ -634,20 +697,24 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		 bool up_to)
 {
-	__poll_t events = 0;
 	struct mbox_msg *msg, *tmp;
+	LIST_HEAD(normal);
+	LIST_HEAD(urgent);
+	__poll_t events = 0;
 
 	spin_lock(&mb->lock);
 	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
-		list_del_init(&msg->node);
 		leases->nr--;
 		mb->nr_inflight--;
 		msg->flags |= MBOX_MSG_REDELIVERED;
-		mbox_return_locked(mb, msg);
 		events |= mbox_readable_events(msg);
+		list_move_tail(&msg->node, msg->flags & MBOX_MSG_URGENT ?
+			       &urgent : &normal);
 	}
+	mbox_merge_by_seq_locked(mb, &mb->urgent, &urgent);
+	mbox_merge_by_seq_locked(mb, &mb->queue, &normal);
 	spin_unlock(&mb->lock);
 	if (!events)
 		return -ENOENT;

@@ -259,6 +259,21 @@ TEST_F(ack, inflight_limit_per_file)
 	ASSERT_EQ(1, mbox_queued(self->fd));
 }
 
+TEST_F(ack, no_pollin_at_the_lease_limit)
+{
+	struct pollfd p = { .fd = self->rd, .events = POLLIN };
+	struct mbox_msg_header hdr;
+
+	ASSERT_EQ(0, set_ack_mode(self->rd, 1));
+	send_ints(_metadata, self->fd, 0, 2);
+	ASSERT_EQ(0, recv_int(self->rd, &hdr));
+	/* A message is queued, but this file cannot read it yet. */
+	ASSERT_EQ(0, poll(&p, 1, 0));
+	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN, p.revents);
+}
+
 TEST_F(ack, inflight_messages_count_against_capacity)
 {
 	struct mbox_msg_header hdr;

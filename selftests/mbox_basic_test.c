@@ -217,6 +217,27 @@ TEST_F(mbox, header_mode_counts_the_header_in_the_size_check)
 	ASSERT_EQ(sizeof(buf), read(self->fd, buf, sizeof(buf)));
 }
 
+TEST_F(mbox, an_exited_writer_reads_as_pid_0)
+{
+	struct mbox_msg_header hdr;
+	char buf[8];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, mbox_set_header_mode(self->fd, 1));
+	pid = mbox_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(write(self->fd, "bye", 3) == 3 ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* Its number may be reused by now: never report it. */
+	ASSERT_EQ(sizeof(hdr) + 3, mbox_recv_hdr(self->fd, &hdr, buf, 8));
+	ASSERT_EQ(0, hdr.pid);
+	ASSERT_EQ(0, hdr.tid);
+	ASSERT_EQ(0, hdr.uid);
+}
+
 TEST_F(mbox, seq_strictly_increases)
 {
 	struct mbox_msg_header hdr;

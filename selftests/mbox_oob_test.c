@@ -440,6 +440,27 @@ TEST_F(oob, urgent_reserve_full_is_eagain)
 	ASSERT_EQ(0, send_urgent(self->fd, "c", 0, 0, 0, &u));
 }
 
+TEST_F(oob, urgent_reserve_full_flushes_nothing)
+{
+	struct mbox_limits lim = { .max_urgent = 2 };
+	struct mbox_msg_header hdr;
+	struct mbox_urgent u;
+	uint64_t last_normal;
+
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SET_LIMITS, &lim));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(1, write(self->fd, "n", 1));
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_PEEK, &hdr));
+	last_normal = hdr.seq + 2;
+	ASSERT_EQ(0, send_urgent(self->fd, "a", 0, 0, 0, &u));
+	ASSERT_EQ(0, send_urgent(self->fd, "b", 0, 0, 0, &u));
+	/* The flush would not free an urgent slot: neither part happens. */
+	ASSERT_EQ(-1, send_urgent(self->fd, "c", MBOX_URGENT_FLUSH,
+				  MBOX_FLUSH_UP_TO_SEQ, last_normal, &u));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(3, mbox_queued(self->fd));
+}
+
 TEST_F(oob, urgent_rejects_bad_arguments)
 {
 	struct mbox_urgent u;

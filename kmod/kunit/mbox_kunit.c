@@ -348,6 +348,60 @@ static void leases_ack_and_return_in_order(struct kunit *test)
 	mbox_destroy(mb);
 }
 
+static void returned_leases_merge_in_seq_order(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_leases leases;
+	int i;
+
+	mbox_leases_init(&leases);
+	for (i = 0; i < 4; i++)
+		enqueue(test, mb, 1, 'a' + i, 0);	/* seq 1..4 */
+	for (i = 0; i < 3; i++)
+		mbox_lease(mb, mbox_take(mb, 10, 0, true, &leases), &leases);
+	/* b handed back and leased again: now the newest lease. */
+	KUNIT_EXPECT_EQ(test, mbox_unlease(mb, &leases, 2, false), 0);
+	mbox_lease(mb, mbox_take(mb, 10, 0, true, &leases), &leases);
+	/* Leases a, c, b go back ahead of d, in seq order. */
+	KUNIT_EXPECT_EQ(test, mbox_unlease(mb, &leases, U64_MAX, true), 0);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'd');
+	mbox_destroy(mb);
+}
+
+static void urgent_flush_is_all_or_nothing(struct kunit *test)
+{
+	struct mbox *mb = new_mbox(test);
+	struct mbox_flush_sel sel = { .flags = MBOX_FLUSH_UP_TO_SEQ,
+				      .up_to_seq = 1 };
+	struct mbox_flush res = { 0 };
+	struct mbox_msg *msg;
+	u64 seq;
+
+	enqueue(test, mb, 10, 'a', 0);				/* seq 1 */
+	KUNIT_ASSERT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 1, 'U', 0),
+						  NULL, &res, &seq), 0);
+	KUNIT_ASSERT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 1, 'V', 0),
+						  NULL, &res, &seq), 0);
+	/* The reserve (2) is full and the flush would not free it. */
+	msg = new_msg(test, 1, 'W', 0);
+	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, msg, &sel, &res, &seq),
+			-EAGAIN);
+	mbox_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 0ULL);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
+	/* A selector that frees an urgent slot lets it through. */
+	sel.up_to_seq = 2;
+	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 1, 'W', 0),
+						  &sel, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'V');
+	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'W');
+	mbox_destroy(mb);
+}
+
 static void flush_spares_leased_messages(struct kunit *test)
 {
 	struct mbox *mb = new_mbox(test);
@@ -382,6 +436,8 @@ static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(flush_then_urgent_is_one_step),
 	KUNIT_CASE(peek_and_header),
 	KUNIT_CASE(leases_ack_and_return_in_order),
+	KUNIT_CASE(returned_leases_merge_in_seq_order),
+	KUNIT_CASE(urgent_flush_is_all_or_nothing),
 	KUNIT_CASE(flush_spares_leased_messages),
 	{}
 };

@@ -66,7 +66,8 @@
  * @size:       payload bytes.
  * @pid, @tid:  the writer's thread-group id and thread id, translated into
  *              the reader's pid namespace at read time; 0 when the writer is
- *              not visible there.
+ *              not visible there or has exited (its number may name another
+ *              process by then).  Advisory: a writer can exit right after.
  * @uid, @gid:  the writing task's effective ids at write() time.
  * @opener_uid, @opener_gid: the effective ids of the credentials the
  *              writer's file was opened with.
@@ -260,7 +261,8 @@ struct mbox_flush {
  * before every normal message, FIFO among themselves, carry
  * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages, not
  * max_msgs/max_bytes: they get through when the normal queue is full.  The
- * reserve full: EAGAIN (an urgent send never blocks).
+ * reserve full: EAGAIN (an urgent send never blocks), and then the flush
+ * below does not happen either.
  *
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
@@ -287,7 +289,11 @@ struct mbox_urgent {
 
 /*
  * Commands.  Besides these, FIONREAD gives the number of bytes the next
- * read() needs (header included in header mode), 0 when empty.
+ * read() needs (header included in header mode), 0 when empty.  poll()
+ * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
+ * for reading when a message is queued, except for a file in ack mode
+ * holding max_inflight leases; EPOLLOUT on a file open for writing when a
+ * write of max_msg_size bytes would not block.
  *
  * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
  * when the mailbox is empty.  Needs a file open for reading (EBADF).
