@@ -6,6 +6,7 @@
  * namespace.
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -51,13 +52,17 @@ static int in_child(int (*fn)(void *), void *arg)
 	return WEXITSTATUS(status);
 }
 
+/* A writer's ids read as 0 once it is gone: keep it until it is read. */
+static int thread_done[2];
+
 static void *write_from_thread(void *arg)
 {
 	int fd = *(int *)arg;
 	static pid_t tid;
+	char c;
 
 	tid = syscall(SYS_gettid);
-	if (write(fd, "t", 1) != 1)
+	if (write(fd, "t", 1) != 1 || read(thread_done[0], &c, 1) != 1)
 		return NULL;
 	return &tid;
 }
@@ -79,11 +84,15 @@ TEST_F(creds, root_writer_with_pid_and_tid)
 	ASSERT_EQ(0, hdr.flags & MBOX_MSG_CRED_MISMATCH);
 
 	/* Another thread: same pid, its own tid; peek agrees with read. */
+	ASSERT_EQ(0, pipe(thread_done));
 	ASSERT_EQ(0, pthread_create(&t, NULL, write_from_thread, &self->fd));
-	ASSERT_EQ(0, pthread_join(t, &tid));
-	ASSERT_NE(NULL, tid);
+	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = self->fd, .events = POLLIN },
+			  1, 10000));
 	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_PEEK, &peek));
 	ASSERT_EQ(0, recv_hdr(self->fd, &hdr));
+	ASSERT_EQ(1, write(thread_done[1], "d", 1));
+	ASSERT_EQ(0, pthread_join(t, &tid));
+	ASSERT_NE(NULL, tid);
 	ASSERT_EQ(getpid(), hdr.pid);
 	ASSERT_EQ(*(pid_t *)tid, hdr.tid);
 	ASSERT_NE(hdr.pid, hdr.tid);
@@ -187,6 +196,7 @@ TEST_F(creds, fd_passed_over_scm_rights_keeps_its_opener)
 	pid = mbox_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
+		char data;
 		int fd;
 
 		/* An unprivileged process receives a descriptor root opened. */
@@ -196,16 +206,20 @@ TEST_F(creds, fd_passed_over_scm_rights_keeps_its_opener)
 		fd = recv_fd(sv[1]);
 		if (fd < 0)
 			_exit(11);
-		_exit(write(fd, "passed", 6) == 6 ? 0 : 12);
+		if (write(fd, "passed", 6) != 6)
+			_exit(12);
+		/* Stay alive until the parent has read the message. */
+		_exit(read(sv[1], &data, 1) == 1 ? 0 : 13);
 	}
 	close(sv[1]);
 	wfd = open(MBOX_DEV(2), O_WRONLY);
 	ASSERT_LE(0, wfd);
 	ASSERT_EQ(0, send_fd(sv[0], wfd));
 	close(wfd);
+	ASSERT_EQ(0, recv_hdr(self->fd, &hdr));
+	ASSERT_EQ(1, write(sv[0], "d", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, recv_hdr(self->fd, &hdr));
 	ASSERT_EQ(pid, hdr.pid);
 	ASSERT_EQ(2000, hdr.uid);
 	ASSERT_EQ(2000, hdr.gid);
@@ -288,10 +302,13 @@ TEST_F(creds, ids_are_translated_into_the_readers_user_namespace)
 TEST_F(creds, pids_are_translated_into_the_readers_pid_namespace)
 {
 	struct mbox_msg_header hdr;
-	int report[2], status;
+	int report[2], ready[2], done[2], status;
 	pid_t child, inner;
+	char c;
 
 	ASSERT_EQ(0, pipe(report));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
 	ASSERT_EQ(7, write(self->fd, "outside", 7));
 	child = mbox_fork();
 	ASSERT_LE(0, child);
@@ -315,9 +332,11 @@ TEST_F(creds, pids_are_translated_into_the_readers_pid_namespace)
 			/* And its own message, read inside, says pid 1. */
 			if (recv_hdr(self->fd, &h) || h.pid != 1 || h.tid != 1)
 				_exit(15);
-			if (write(self->fd, "again", 5) != 5)
+			if (write(self->fd, "again", 5) != 5 ||
+			    write(ready[1], "r", 1) != 1)
 				_exit(16);
-			_exit(0);
+			/* Alive until read: an exited writer reads as pid 0. */
+			_exit(read(done[0], &h, 1) == 1 ? 0 : 19);
 		}
 		if (write(report[1], &p, sizeof(p)) != sizeof(p))
 			_exit(17);
@@ -326,12 +345,15 @@ TEST_F(creds, pids_are_translated_into_the_readers_pid_namespace)
 		_exit(WEXITSTATUS(status));
 	}
 	ASSERT_EQ(sizeof(inner), read(report[0], &inner, sizeof(inner)));
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* "inside" was read inside; wait for "again", written after it. */
+	ASSERT_EQ(1, read(ready[0], &c, 1));
 	ASSERT_EQ(0, recv_hdr(self->fd, &hdr));
 	ASSERT_EQ(inner, hdr.pid);
 	ASSERT_EQ(inner, hdr.tid);
 	ASSERT_NE(1, hdr.pid);
+	ASSERT_EQ(1, write(done[1], "d", 1));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
