@@ -89,9 +89,9 @@ void mbox_msg_fill_header(const struct mbox_msg *msg,
 	 * Once the writer is gone its number may name another process:
 	 * report 0 then, as for a writer not visible here.
 	 */
-	if (pid_has_task(msg->tgid, PIDTYPE_TGID))
+	if (msg->tgid && pid_has_task(msg->tgid, PIDTYPE_TGID))
 		hdr->pid = pid_nr_ns(msg->tgid, pid_ns);
-	if (pid_has_task(msg->tid, PIDTYPE_PID))
+	if (msg->tid && pid_has_task(msg->tid, PIDTYPE_PID))
 		hdr->tid = pid_nr_ns(msg->tid, pid_ns);
 	hdr->uid = from_kuid_munged(ns, msg->uid);
 	hdr->gid = from_kgid_munged(ns, msg->gid);
