@@ -167,9 +167,8 @@ TEST_F(ack, ack_up_to_a_seq)
 TEST_F(ack, killed_reader_messages_come_back_first_in_order)
 {
 	struct mbox_msg_header hdr;
-	int sync[2], status, i;
+	int sync[2], i;
 	pid_t pid;
-	char c;
 
 	send_ints(_metadata, self->fd, 0, 20);
 	ASSERT_EQ(0, pipe(sync));
@@ -195,10 +194,7 @@ TEST_F(ack, killed_reader_messages_come_back_first_in_order)
 		pause();
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(sync[0], &c, 1));
-	ASSERT_EQ(0, kill(pid, SIGKILL));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(0, mbox_kill_when_ready(pid, sync[0]));
 
 	/* 5..9 first, flagged, second delivery; then 10..19 as usual. */
 	ASSERT_EQ(0, mbox_set_header_mode(self->fd, 1));

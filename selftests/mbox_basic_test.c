@@ -559,8 +559,7 @@ TEST_F(mbox, messages_outlive_their_writer_and_reader)
 
 TEST_F(mbox, killed_reader_leaves_the_rest_to_the_next_one)
 {
-	int sync[2], i, status;
-	char c;
+	int sync[2], i;
 	pid_t pid;
 
 	for (i = 0; i < 100; i++)
@@ -579,10 +578,7 @@ TEST_F(mbox, killed_reader_leaves_the_rest_to_the_next_one)
 		pause();
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(sync[0], &c, 1));
-	ASSERT_EQ(0, kill(pid, SIGKILL));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(0, mbox_kill_when_ready(pid, sync[0]));
 	ASSERT_EQ(90, mbox_queued(self->fd));
 	for (i = 10; i < 100; i++) {
 		int v;

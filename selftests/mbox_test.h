@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <linux/mbox.h>
 
 #define MBOX_DEV(n)	"/dev/mbox" #n
@@ -148,6 +149,21 @@ static inline pid_t mbox_fork(void)
 			_exit(99);
 	}
 	return pid;
+}
+
+/*
+ * Wait for child @pid to say it is ready (one byte on @ready_fd), then
+ * kill -9 it and reap it: 0 when it died of the signal.
+ */
+static inline int mbox_kill_when_ready(pid_t pid, int ready_fd)
+{
+	int status;
+	char c;
+
+	if (read(ready_fd, &c, 1) != 1 || kill(pid, SIGKILL) ||
+	    waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : -1;
 }
 
 #endif /* MBOX_TEST_H */
