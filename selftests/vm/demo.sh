@@ -22,13 +22,13 @@ show 'a reader waits on the empty mailbox while a writer sends three messages'
 (
 	for i in 1 2 3; do
 		dd if=/dev/mbox0 bs=64K count=1 status=none |
-			sed "s/^/  reader (pid $$) got: /"
+			sed "s/^/  the reader got: /"
 	done
 ) &
 reader=$!
 sleep 1
 for i in 1 2 3; do
-	echo "request $i from writer pid $$" > /dev/mbox0
+	echo "request $i from the writer" > /dev/mbox0
 	sleep 0.2
 done
 wait $reader
