@@ -333,6 +333,94 @@ TEST_F(ack, urgent_messages_are_leased_like_others)
 	ASSERT_EQ(MBOX_MSG_URGENT | MBOX_MSG_REDELIVERED, hdr.flags);
 }
 
+/*
+ * Readers holding leases die while a flusher empties the mailbox: every
+ * message ends up flushed exactly once (leased ones once they come back),
+ * and the books balance.
+ */
+TEST_F_TIMEOUT(ack, release_races_with_flush, 300)
+{
+	/* flushed[0]: what the flusher removed; flushed[1]: stop it. */
+	uint64_t *flushed = mmap(NULL, 2 * sizeof(*flushed),
+				 PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct mbox_info before, info;
+	struct mbox_flush fl = { 0 };
+	pid_t readers[3], flusher;
+	int i, r, sent = 0;
+
+	ASSERT_NE(MAP_FAILED, flushed);
+	flushed[0] = flushed[1] = 0;
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	for (r = 0; r < 3; r++) {
+		readers[r] = mbox_fork();
+		if (readers[r] == 0) {
+			int fd = open(MBOX_DEV(1), O_RDONLY | O_NONBLOCK);
+			char buf[128];
+
+			if (fd < 0 || set_ack_mode(fd, 32))
+				_exit(1);
+			for (;;)	/* lease, never acknowledge */
+				if (read(fd, buf, sizeof(buf)) < 0)
+					usleep(1000);
+		}
+	}
+	flusher = mbox_fork();
+	if (flusher == 0) {
+		while (!__atomic_load_n(&flushed[1], __ATOMIC_RELAXED)) {
+			struct mbox_flush f = { 0 };
+
+			if (ioctl(self->fd, MBOX_IOC_FLUSH, &f))
+				_exit(1);
+			__atomic_add_fetch(&flushed[0], f.flushed_msgs,
+					   __ATOMIC_RELAXED);
+			usleep(2000);
+		}
+		_exit(0);
+	}
+	for (i = 0; sent < 3000 && i < 100000; i++) {
+		if (write(self->fd, &i, sizeof(i)) == sizeof(i))
+			sent++;
+		if (i % 50 == 0) {
+			/* A reader dies with its leases; a fresh one replaces it. */
+			r = i / 50 % 3;
+			kill(readers[r], SIGKILL);
+			waitpid(readers[r], NULL, 0);
+			readers[r] = mbox_fork();
+			if (readers[r] == 0) {
+				int fd = open(MBOX_DEV(1), O_RDONLY | O_NONBLOCK);
+				char buf[128];
+
+				if (fd < 0 || set_ack_mode(fd, 32))
+					_exit(1);
+				for (;;)
+					if (read(fd, buf, sizeof(buf)) < 0)
+						usleep(1000);
+			}
+		}
+	}
+	ASSERT_EQ(3000, sent);
+	for (r = 0; r < 3; r++) {
+		kill(readers[r], SIGKILL);
+		waitpid(readers[r], NULL, 0);
+	}
+	__atomic_store_n(&flushed[1], 1, __ATOMIC_RELAXED);
+	ASSERT_EQ(flusher, waitpid(flusher, &r, 0));
+	ASSERT_EQ(0, WEXITSTATUS(r));
+	/* Everything the dead readers held is back: flush the rest. */
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_FLUSH, &fl));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	TH_LOG("3000 sent: %llu flushed while readers died, %llu after",
+	       (unsigned long long)flushed[0],
+	       (unsigned long long)fl.flushed_msgs);
+	ASSERT_EQ(3000, flushed[0] + fl.flushed_msgs);
+	ASSERT_EQ(3000, info.flushed_msgs - before.flushed_msgs);
+	ASSERT_EQ(before.total_dequeued, info.total_dequeued);
+	ASSERT_EQ(0, info.msgs_queued);
+	ASSERT_EQ(0, info.inflight);
+	munmap(flushed, 2 * sizeof(*flushed));
+}
+
 /* The stress test's shared tallies. */
 #define S_WRITERS	4
 #define S_PER_WRITER	5000
