@@ -150,8 +150,8 @@ if [ -n "$splats" ] || [ "${leaks:-0}" -gt 0 ]; then
 	printf '%s\n' "$dmesg_log" >&2
 	bad=1
 fi
-# Taint bits: B=5 (bad page), D=7 (oops), L=15 (soft lockup), W=9 (warning).
-if [ -n "$taint" ] && [ $(( taint & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 15)) )) -ne 0 ]; then
+# Taint bits: B=5 (bad page), D=7 (oops), L=14 (soft lockup), W=9 (warning).
+if [ -n "$taint" ] && [ $(( taint & ((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)) )) -ne 0 ]; then
 	say "kernel tainted ($taint): B, D, L or W"
 	bad=1
 fi
