@@ -12,6 +12,9 @@ ABI = $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
 # The stock lane's kernel: Debian's, of the installed headers' version.
 KDIR ?= /usr/src/linux-headers-$(ABI)
 
+VERSION := $(shell cat VERSION)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+
 CFLAGS ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -pthread -Iuapi
 # kselftest_harness.h's macros compare mixed signedness and leave handler
@@ -23,11 +26,23 @@ TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 # The compat test also runs as a 32-bit program, through compat_ioctl.
 TESTS += $(BUILD)/selftests/mbox_compat_test_32
 EXAMPLES := $(patsubst userspace/examples/%.c,$(BUILD)/examples/%,$(wildcard userspace/examples/*.c))
+
+# libmbox: one set of PIC objects for the static and the shared library.
+LIB_SRCS := userspace/lib/mbox.c userspace/lib/module.c
+LIB_OBJS := $(patsubst userspace/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
+LIB_CFLAGS := $(USER_CFLAGS) -fPIC -DMBOX_VERSION='"$(VERSION)"'
+LIB_SO := $(BUILD)/lib/libmbox.so.$(VERSION)
+LIB_A := $(BUILD)/lib/libmbox.a
+LIB_USER_CFLAGS := $(USER_CFLAGS) -Iuserspace/lib
+# Programs run from the build tree find the shared library beside them.
+LIB_LINK := -L$(BUILD)/lib -lmbox -Wl,-rpath,'$$ORIGIN/../lib'
+CLI := $(BUILD)/bin/mbox
+MANPAGES := $(wildcard userspace/man/*.[0-9])
 KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	bench-smoke clean help
+	man-check clean help
 
 all: module tests userspace
 
@@ -61,24 +76,53 @@ module-debug: $(DEPS_STAMP)
 
 tests: $(TESTS)
 
-userspace: $(EXAMPLES)
+userspace: $(LIB_A) $(LIB_SO) $(CLI) $(EXAMPLES)
 
-$(BUILD)/examples/%: userspace/examples/%.c uapi/linux/mbox.h
+$(BUILD)/lib/%.o: userspace/lib/%.c userspace/lib/mbox.h uapi/linux/mbox.h VERSION
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $<
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# Only the symbols in the version script are exported.
+$(LIB_SO): $(LIB_OBJS) userspace/lib/libmbox.map
+	$(CC) -shared -Wl,-soname,libmbox.so.$(SOMAJOR) \
+		-Wl,--version-script=userspace/lib/libmbox.map -Wl,--no-undefined \
+		-o $@ $(LIB_OBJS) -lkmod
+	ln -sf libmbox.so.$(VERSION) $(BUILD)/lib/libmbox.so.$(SOMAJOR)
+	ln -sf libmbox.so.$(SOMAJOR) $(BUILD)/lib/libmbox.so
+
+$(CLI): userspace/cli/mbox.c $(LIB_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_USER_CFLAGS) -o $@ $< $(LIB_LINK)
+
+# The examples show the library; the static one keeps them self-contained.
+$(BUILD)/examples/%: userspace/examples/%.c userspace/lib/mbox.h uapi/linux/mbox.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_USER_CFLAGS) -o $@ $< $(LIB_A)
 
 $(KSELFTEST_STAMP): $(DEPS_STAMP) $(VM)/kselftest.sh
 	@mkdir -p $(BUILD)
 	@$(VM)/kselftest.sh > $@
 
-$(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
+$(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP) $(LIB_SO)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -I$$(cat $(KSELFTEST_STAMP)) -o $@ $< \
-		$(if $(filter mbox_uring_test,$*),-luring)
+	$(CC) $(TEST_CFLAGS) -Iuserspace/lib -I$$(cat $(KSELFTEST_STAMP)) -o $@ $< \
+		$(if $(filter mbox_uring_test,$*),-luring) \
+		$(if $(filter mbox_lib_test,$*),$(LIB_LINK))
 
 $(BUILD)/selftests/mbox_compat_test_32: selftests/mbox_compat_test.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -m32 -static -I$$(cat $(KSELFTEST_STAMP)) -o $@ $<
+
+# The man pages must format without a single groff warning.
+man-check:
+	@for m in $(MANPAGES); do \
+		out=$$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 $$m 2>&1); \
+		if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
+	done
 
 check: all module-debug
 	@MBOX_TESTS='$(T)' $(VM)/check.sh

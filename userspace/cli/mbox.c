@@ -1,0 +1,1082 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mbox: the command line for /dev/mboxN mailboxes and the mbox module.
+ *
+ *   mbox COMMAND [OPTIONS] [ARGS]      (mbox --help lists the commands)
+ *
+ * Exit status: 0 done, 1 the operation failed, 2 bad usage.  Every failure
+ * message names the file and, where there is one, the likely fix.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+#include "mbox.h"
+
+#define EXIT_USAGE	2
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static const struct command *current;
+
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mbox %s: ", current->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: mbox %s %s\n(see 'mbox %s --help')\n",
+		current->name, current->usage, current->name);
+	exit(EXIT_USAGE);
+}
+
+/* "mbox: FILE: strerror (hint)" on stderr; returns 1 for 'return fail(...)'. */
+static int fail(const char *file, int err, const char *hint, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mbox: %s: %s", file, strerror(err));
+	if (hint) {
+		fputs(" (", stderr);
+		va_start(ap, hint);
+		vfprintf(stderr, hint, ap);
+		va_end(ap);
+		fputc(')', stderr);
+	}
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* The usual reasons an open of a mailbox fails, with what to do. */
+static const char *open_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return "is the module loaded? try 'mbox load'";
+	case EACCES:
+	case EPERM:
+		return "the device is root:mbox 0660 when the udev rule is installed: run as root or join group 'mbox'";
+	case ENOTTY:
+	case ENXIO:
+	case ENODEV:
+		return "not a mailbox: mailboxes are /dev/mbox0, /dev/mbox1, ...";
+	default:
+		return NULL;
+	}
+}
+
+static int open_mailbox(const char *name, int flags, char *path, size_t size)
+{
+	int fd, ret;
+
+	ret = mbox_path(name, path, size);
+	if (ret) {
+		snprintf(path, size, "%s", name);
+		fail(name, -ret, NULL);
+		return -1;
+	}
+	fd = mbox_open(name, flags);
+	if (fd < 0) {
+		fail(path, -fd, open_hint(-fd));
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A number for option @opt: decimal or 0x hex, with an optional K, M or G
+ * (binary) suffix, at most @max.  Anything else is a usage error.
+ */
+static unsigned long long parse_number(const char *opt, const char *s,
+				       unsigned long long max)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		usage_error("%s: '%s' is not a number", opt, s);
+	v = strtoull(s, &end, 0);
+	if (end == s || errno)
+		usage_error("%s: '%s' is not a number", opt, s);
+	switch (*end) {
+	case 'k': case 'K': mult = 1ULL << 10; end++; break;
+	case 'm': case 'M': mult = 1ULL << 20; end++; break;
+	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	}
+	if (*end)
+		usage_error("%s: '%s' is not a number", opt, s);
+	if (v > max / mult)
+		usage_error("%s: %s is too large (at most %llu)", opt, s, max);
+	return v * mult;
+}
+
+/* Seconds, fractions allowed, as milliseconds. */
+static int parse_timeout(const char *s)
+{
+	char *end;
+	double secs;
+
+	errno = 0;
+	secs = strtod(s, &end);
+	if (end == s || *end || errno || secs < 0 || secs > INT_MAX / 1000)
+		usage_error("--timeout: '%s' is not a number of seconds", s);
+	return (int)(secs * 1000 + 0.5);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void json_string(FILE *f, const char *s, size_t len)
+{
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		switch (c) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\t': fputs("\\t", f); break;
+		case '\r': fputs("\\r", f); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				fprintf(f, "\\u%04x", c);
+			else
+				fputc(c, f);
+		}
+	}
+	fputc('"', f);
+}
+
+/* Well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF)? */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n, k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n >= len)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static void base64(FILE *f, const unsigned char *s, size_t len)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	fputc('"', f);
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = s[i] << 16 | s[i + 1] << 8 | s[i + 2];
+
+		fprintf(f, "%c%c%c%c", tab[v >> 18], tab[(v >> 12) & 63],
+			tab[(v >> 6) & 63], tab[v & 63]);
+	}
+	if (len - i == 1) {
+		uint32_t v = s[i] << 16;
+
+		fprintf(f, "%c%c==", tab[v >> 18], tab[(v >> 12) & 63]);
+	} else if (len - i == 2) {
+		uint32_t v = s[i] << 16 | s[i + 1] << 8;
+
+		fprintf(f, "%c%c%c=", tab[v >> 18], tab[(v >> 12) & 63],
+			tab[(v >> 6) & 63]);
+	}
+	fputc('"', f);
+}
+
+static void json_flags(FILE *f, unsigned int flags)
+{
+	char buf[96], *tok, *save;
+
+	fputc('[', f);
+	if (flags) {
+		mbox_format_flags(flags, buf, sizeof(buf));
+		for (tok = strtok_r(buf, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save))
+			fprintf(f, "%s\"%s\"", tok == buf ? "" : ",", tok);
+	}
+	fputc(']', f);
+}
+
+static void json_header_fields(FILE *f, const struct mbox_msg_header *h)
+{
+	fprintf(f, "\"seq\":%" PRIu64 ",\"time_ns\":%" PRIu64
+		",\"pid\":%d,\"tid\":%d,\"uid\":%u,\"gid\":%u"
+		",\"opener_uid\":%u,\"opener_gid\":%u,\"flags\":",
+		(uint64_t)h->seq, (uint64_t)h->time_ns, h->pid, h->tid,
+		h->uid, h->gid, h->opener_uid, h->opener_gid);
+	json_flags(f, h->flags);
+	fprintf(f, ",\"delivery_count\":%u,\"size\":%u", h->delivery_count,
+		h->size);
+}
+
+/* Payload bytes as one line: printable ASCII as is, the rest escaped. */
+static void print_escaped(FILE *f, const unsigned char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '\\')
+			fputs("\\\\", f);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('\n', f);
+}
+
+enum output { OUT_TEXT, OUT_JSON, OUT_RAW };
+
+static void print_message(enum output out, const struct mbox_msg_header *h,
+			  const void *data, size_t len)
+{
+	switch (out) {
+	case OUT_RAW:
+		fwrite(data, 1, len, stdout);
+		break;
+	case OUT_JSON:
+		fputc('{', stdout);
+		json_header_fields(stdout, h);
+		if (valid_utf8(data, len)) {
+			fputs(",\"payload\":", stdout);
+			json_string(stdout, data, len);
+		} else {
+			fputs(",\"payload_base64\":", stdout);
+			base64(stdout, data, len);
+		}
+		fputs("}\n", stdout);
+		break;
+	default:
+		mbox_fprint_header(stdout, h);
+		print_escaped(stdout, data, len);
+	}
+	fflush(stdout);
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+/* getopt_long over @longopts, handling --help; returns like getopt_long. */
+static int next_opt(int argc, char **argv, const char *shortopts,
+		    const struct option *longopts)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h') {
+		printf("usage: mbox %s %s\n\n%s", current->name,
+		       current->usage, current->help);
+		exit(0);
+	}
+	if (c == '?')
+		usage_error("bad option");
+	return c;
+}
+
+#define HELP_OPT { "help", no_argument, NULL, 'h' }
+
+static const char *const known_params[] = {
+	"nr_mailboxes", "max_msg_size", "max_msgs", "max_bytes", "max_urgent",
+};
+
+/* Module parameters as one string, each checked to be NAME=NUMBER. */
+static char *module_params(int argc, char **argv)
+{
+	size_t len = 1, i, k;
+	char *params;
+
+	for (i = 0; i < (size_t)argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		bool known = false;
+
+		for (k = 0; eq && k < sizeof(known_params) /
+		     sizeof(known_params[0]); k++)
+			known |= strlen(known_params[k]) == (size_t)(eq - argv[i]) &&
+				 !strncmp(argv[i], known_params[k], eq - argv[i]);
+		if (!known)
+			usage_error("'%s' is not a module parameter (NAME=VALUE, NAME one of nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent)",
+				    argv[i]);
+		parse_number(argv[i], eq + 1, ULONG_MAX);
+		len += strlen(argv[i]) + 1;
+	}
+	params = calloc(1, len);
+	if (!params) {
+		perror("mbox");
+		exit(1);
+	}
+	for (i = 0; i < (size_t)argc; i++) {
+		strcat(params, i ? " " : "");
+		strcat(params, argv[i]);
+	}
+	return params;
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ko", required_argument, NULL, 'k' },
+		{ "module-dir", required_argument, NULL, 'd' },
+		HELP_OPT, { 0 }
+	};
+	const char *ko = NULL, *dir = NULL, *what;
+	struct mbox_module_status st;
+	char moddir[PATH_MAX];
+	struct utsname uts;
+	char *params;
+	int c, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		if (c == 'k')
+			ko = optarg;
+		else if (c == 'd')
+			dir = optarg;
+	}
+	if (ko && dir)
+		usage_error("--ko and --module-dir exclude each other");
+	params = module_params(argc - optind, argv + optind);
+	if (ko) {
+		if (access(ko, R_OK))
+			return fail(ko, errno, "give the built module: mbox load --ko build/stock/mbox.ko");
+		ret = mbox_module_load(ko, params);
+		what = ko;
+	} else {
+		uname(&uts);
+		snprintf(moddir, sizeof(moddir), "%s",
+			 dir ? dir : "/lib/modules/");
+		if (!dir)
+			strncat(moddir, uts.release,
+				sizeof(moddir) - strlen(moddir) - 1);
+		ret = mbox_module_load_by_name(dir, params);
+		what = moddir;
+	}
+	switch (-ret) {
+	case 0:
+		break;
+	case EEXIST:
+		fprintf(stderr, "mbox: the mbox module is already loaded (see 'mbox status'; 'mbox unload' first to load it with other parameters)\n");
+		free(params);
+		return 1;
+	case ENOENT:
+		free(params);
+		if (ko)
+			return fail(ko, ENOENT, "the kernel rejected a parameter");
+		return fail(what, ENOENT, "no mbox module installed there: install it (make install) or give the file: mbox load --ko build/stock/mbox.ko");
+	case EINVAL:
+		fail(what, EINVAL, "a parameter is out of range in '%s'; the kernel log names it: dmesg | tail",
+		     params);
+		free(params);
+		return 1;
+	case EPERM:
+		free(params);
+		return fail(what, EPERM, "loading a module needs root (CAP_SYS_MODULE)");
+	case ENOEXEC:
+		free(params);
+		return fail(what, ENOEXEC, "built for another kernel? rebuild it: make KDIR=/lib/modules/$(uname -r)/build");
+	default:
+		free(params);
+		return fail(what, -ret, NULL);
+	}
+	free(params);
+	if (!mbox_module_status(&st) && st.loaded)
+		printf("mbox %s loaded: /dev/mbox0 .. /dev/mbox%u\n",
+		       st.version, st.nr_mailboxes ? st.nr_mailboxes - 1 : 0);
+	return 0;
+}
+
+static int cmd_unload(int argc, char **argv)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	struct mbox_module_status st;
+	int ret;
+
+	while (next_opt(argc, argv, "h", opts) != -1)
+		;
+	if (optind != argc)
+		usage_error("no arguments expected");
+	ret = mbox_module_unload();
+	if (ret == -ENOENT) {
+		fprintf(stderr, "mbox: the mbox module is not loaded\n");
+		return 1;
+	}
+	if (ret == -EBUSY) {
+		mbox_module_status(&st);
+		fprintf(stderr, "mbox: cannot unload: %d user%s still hold%s a mailbox open (see who: fuser -v /dev/mbox*)\n",
+			st.refcount, st.refcount == 1 ? "" : "s",
+			st.refcount == 1 ? "s" : "");
+		return 1;
+	}
+	if (ret == -EPERM)
+		return fail("mbox", EPERM, "unloading a module needs root");
+	if (ret)
+		return fail("mbox", -ret, NULL);
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
+	};
+	struct mbox_module_status st;
+	bool json = false;
+	int c, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1)
+		json |= c == 'j';
+	if (optind != argc)
+		usage_error("no arguments expected");
+	ret = mbox_module_status(&st);
+	if (ret)
+		return fail("/sys/module/mbox", -ret, NULL);
+	if (json) {
+		printf("{\"loaded\":%s", st.loaded ? "true" : "false");
+		if (st.loaded)
+			printf(",\"version\":\"%s\",\"refcount\":%d,\"nr_mailboxes\":%u,\"max_msg_size\":%u,\"max_msgs\":%u,\"max_bytes\":%llu,\"max_urgent\":%u",
+			       st.version, st.refcount, st.nr_mailboxes,
+			       st.max_msg_size, st.max_msgs, st.max_bytes,
+			       st.max_urgent);
+		printf("}\n");
+		return 0;
+	}
+	if (!st.loaded) {
+		printf("loaded: no (load it: mbox load)\n");
+		return 0;
+	}
+	printf("loaded: yes\nversion: %s\nrefcount: %d\nnr_mailboxes: %u\nmax_msg_size: %u\nmax_msgs: %u\nmax_bytes: %llu\nmax_urgent: %u\n",
+	       st.version, st.refcount, st.nr_mailboxes, st.max_msg_size,
+	       st.max_msgs, st.max_bytes, st.max_urgent);
+	return 0;
+}
+
+static const char *device_arg(int argc, char **argv)
+{
+	if (optind >= argc)
+		usage_error("which mailbox? give DEV (/dev/mbox0, mbox0 or 0)");
+	return argv[optind++];
+}
+
+/* Why a send failed, and what to do about it. */
+static int send_failed(int fd, const char *path, int err, size_t len,
+		       int timeout_ms)
+{
+	struct mbox_info info;
+
+	if (err == EMSGSIZE && !mbox_info(fd, &info))
+		return fail(path, EMSGSIZE, "the message has %zu bytes, max_msg_size is %u; raise it: mbox limits %s --max-msg-size %zu",
+			    len, info.max_msg_size, path, len);
+	if (err == ETIMEDOUT)
+		return fail(path, ETIMEDOUT, "the mailbox stayed full for %g s and nothing was sent; is anyone reading? see 'mbox info %s'",
+			    timeout_ms / 1000.0, path);
+	if (err == EAGAIN)
+		return fail(path, EAGAIN, "the mailbox is full and nothing was sent");
+	return fail(path, err, NULL);
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "lines", no_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, 't' },
+		HELP_OPT, { 0 }
+	};
+	char path[PATH_MAX], *buf = NULL;
+	size_t cap = 0, len = 0;
+	int timeout_ms = -1, c, fd, i, ret = 0;
+	bool lines = false;
+	ssize_t n;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		if (c == 'l')
+			lines = true;
+		else if (c == 't')
+			timeout_ms = parse_timeout(optarg);
+	}
+	const char *dev = device_arg(argc, argv);
+
+	if (lines && optind < argc)
+		usage_error("--lines reads stdin: give no TEXT");
+	fd = open_mailbox(dev, O_WRONLY, path, sizeof(path));
+	if (fd < 0)
+		return 1;
+
+	if (optind < argc) {
+		/* The words of TEXT joined by spaces, like echo without -n. */
+		for (i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		buf = malloc(len);
+		if (!buf)
+			goto oom;
+		buf[0] = '\0';
+		for (i = optind; i < argc; i++) {
+			strcat(buf, i > optind ? " " : "");
+			strcat(buf, argv[i]);
+		}
+		len = strlen(buf);
+		n = mbox_send(fd, buf, len, timeout_ms);
+		if (n < 0)
+			ret = send_failed(fd, path, -n, len, timeout_ms);
+	} else if (lines) {
+		/* One message per line, without its newline; empty lines are
+		 * skipped, since a mailbox has no empty messages.
+		 */
+		while ((n = getline(&buf, &cap, stdin)) > 0) {
+			if (buf[n - 1] == '\n')
+				n--;
+			if (!n)
+				continue;
+			ret = mbox_send(fd, buf, n, timeout_ms);
+			if (ret < 0) {
+				ret = send_failed(fd, path, -ret, n,
+						  timeout_ms);
+				break;
+			}
+			ret = 0;
+		}
+	} else {
+		/* All of stdin as one message. */
+		for (;;) {
+			if (len == cap) {
+				char *p = realloc(buf, cap ? cap * 2 : 65536);
+
+				if (!p)
+					goto oom;
+				buf = p;
+				cap = cap ? cap * 2 : 65536;
+			}
+			n = read(STDIN_FILENO, buf + len, cap - len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				ret = fail("stdin", errno, NULL);
+				goto out;
+			}
+			if (!n)
+				break;
+			len += n;
+		}
+		if (!len) {
+			fprintf(stderr, "mbox: stdin was empty: nothing to send (a mailbox has no empty messages)\n");
+			ret = 1;
+			goto out;
+		}
+		n = mbox_send(fd, buf, len, timeout_ms);
+		if (n < 0)
+			ret = send_failed(fd, path, -n, len, timeout_ms);
+	}
+out:
+	free(buf);
+	close(fd);
+	return ret;
+oom:
+	free(buf);
+	close(fd);
+	return fail("mbox", ENOMEM, NULL);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int cmd_recv(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
+		HELP_OPT, { 0 }
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned long long count = 1, got = 0;
+	enum output out = OUT_TEXT;
+	struct mbox_msg_header hdr;
+	int timeout_ms = -1, c, fd, ret = 0;
+	char path[PATH_MAX];
+	bool follow = false;
+	size_t cap = 0;
+	void *buf = NULL;
+	ssize_t n;
+
+	while ((c = next_opt(argc, argv, "hn:t:f", opts)) != -1) {
+		switch (c) {
+		case 'n': count = parse_number("--count", optarg, ULLONG_MAX); break;
+		case 't': timeout_ms = parse_timeout(optarg); break;
+		case 'f': follow = true; break;
+		case 'j': out = OUT_JSON; break;
+		case 'r': out = OUT_RAW; break;
+		}
+	}
+	const char *dev = device_arg(argc, argv);
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!count && !follow)
+		usage_error("--count: 0 messages is nothing to do");
+	fd = open_mailbox(dev, O_RDONLY, path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	/*
+	 * Ctrl-C ends a --follow between messages, never inside one: without
+	 * SA_RESTART the signal interrupts the wait with EINTR, and a message
+	 * is either wholly received and printed or still queued.
+	 */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	while (!stop && (follow || got < count)) {
+		n = mbox_recv_alloc(fd, &hdr, &buf, &cap, timeout_ms);
+		if (n == -EINTR && stop)
+			break;
+		if (n == -ETIMEDOUT || n == -EAGAIN) {
+			if (follow && got)
+				break;	/* idle for the whole timeout: done */
+			fprintf(stderr, "mbox: %s: no message within %g s\n",
+				path, timeout_ms / 1000.0);
+			ret = 1;
+			break;
+		}
+		if (n < 0) {
+			ret = fail(path, -n, NULL);
+			break;
+		}
+		print_message(out, &hdr, buf, n);
+		got++;
+	}
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static int cmd_peek(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
+	};
+	struct mbox_msg_header hdr;
+	char path[PATH_MAX];
+	bool json = false;
+	int c, fd, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1)
+		json |= c == 'j';
+	const char *dev = device_arg(argc, argv);
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	fd = open_mailbox(dev, O_RDONLY, path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	ret = mbox_peek(fd, &hdr);
+	close(fd);
+	if (ret == -ENOMSG) {
+		fprintf(stderr, "mbox: %s: the mailbox is empty\n", path);
+		return 1;
+	}
+	if (ret)
+		return fail(path, -ret, NULL);
+	if (json) {
+		fputc('{', stdout);
+		json_header_fields(stdout, &hdr);
+		fputs("}\n", stdout);
+	} else {
+		mbox_fprint_header(stdout, &hdr);
+	}
+	return 0;
+}
+
+/* Selectors shared by flush and urgent --flush. */
+struct flush_opts {
+	unsigned int flags;
+	unsigned long long up_to;
+};
+
+static const char *flush_hint(int err)
+{
+	if (err == EPERM)
+		return "flushing other senders' messages needs read access to the mailbox or CAP_SYS_ADMIN; --mine flushes only yours";
+	return NULL;
+}
+
+static int cmd_flush(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mine", no_argument, NULL, 'm' },
+		{ "up-to", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		HELP_OPT, { 0 }
+	};
+	struct flush_opts fo = { 0 };
+	struct mbox_flush res;
+	char path[PATH_MAX];
+	bool json = false;
+	int c, fd, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		if (c == 'm') {
+			fo.flags |= MBOX_FLUSH_MINE;
+		} else if (c == 'u') {
+			fo.flags |= MBOX_FLUSH_UP_TO_SEQ;
+			fo.up_to = parse_number("--up-to", optarg, ULLONG_MAX);
+		} else if (c == 'j') {
+			json = true;
+		}
+	}
+	const char *dev = device_arg(argc, argv);
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	/* A sender flushing its own messages may have write access only. */
+	fd = open_mailbox(dev, fo.flags & MBOX_FLUSH_MINE ? O_WRONLY : O_RDONLY,
+			  path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	ret = mbox_flush(fd, fo.flags, fo.up_to, &res);
+	close(fd);
+	if (ret)
+		return fail(path, -ret, flush_hint(-ret));
+	if (json)
+		printf("{\"flushed_msgs\":%llu,\"flushed_bytes\":%llu}\n",
+		       (unsigned long long)res.flushed_msgs,
+		       (unsigned long long)res.flushed_bytes);
+	else
+		printf("flushed %llu messages, %llu bytes\n",
+		       (unsigned long long)res.flushed_msgs,
+		       (unsigned long long)res.flushed_bytes);
+	return 0;
+}
+
+static int cmd_urgent(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "flush", no_argument, NULL, 'F' },
+		{ "mine", no_argument, NULL, 'm' },
+		{ "up-to", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
+		HELP_OPT, { 0 }
+	};
+	struct mbox_urgent u = { 0 };
+	char path[PATH_MAX];
+	bool json = false;
+	const char *text;
+	int c, fd, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'F': u.flags |= MBOX_URGENT_FLUSH; break;
+		case 'm': u.flush_flags |= MBOX_FLUSH_MINE; break;
+		case 'u':
+			u.flush_flags |= MBOX_FLUSH_UP_TO_SEQ;
+			u.up_to_seq = parse_number("--up-to", optarg,
+						   ULLONG_MAX);
+			break;
+		case 'j': json = true; break;
+		}
+	}
+	const char *dev = device_arg(argc, argv);
+
+	if (optind + 1 != argc)
+		usage_error("give the message as one TEXT argument (quote it)");
+	text = argv[optind];
+	if (u.flush_flags && !(u.flags & MBOX_URGENT_FLUSH))
+		usage_error("--mine and --up-to select what --flush removes: add --flush");
+	if (!*text)
+		usage_error("an urgent message cannot be empty");
+	/* Flushing others' messages needs read access too. */
+	fd = open_mailbox(dev, (u.flags & MBOX_URGENT_FLUSH) &&
+			  !(u.flush_flags & MBOX_FLUSH_MINE) ? O_RDWR : O_WRONLY,
+			  path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	ret = mbox_send_urgent(fd, text, strlen(text), &u);
+	close(fd);
+	if (ret == -EAGAIN)
+		return fail(path, EAGAIN, "the urgent reserve (max_urgent) is full; nothing was sent or flushed");
+	if (ret == -EMSGSIZE)
+		return fail(path, EMSGSIZE, "longer than the mailbox's max_msg_size");
+	if (ret)
+		return fail(path, -ret, flush_hint(-ret));
+	if (json)
+		printf("{\"seq\":%llu,\"flushed_msgs\":%llu,\"flushed_bytes\":%llu}\n",
+		       (unsigned long long)u.seq,
+		       (unsigned long long)u.flushed_msgs,
+		       (unsigned long long)u.flushed_bytes);
+	else if (u.flags & MBOX_URGENT_FLUSH)
+		printf("urgent message seq %llu sent; flushed %llu messages, %llu bytes\n",
+		       (unsigned long long)u.seq,
+		       (unsigned long long)u.flushed_msgs,
+		       (unsigned long long)u.flushed_bytes);
+	else
+		printf("urgent message seq %llu sent\n",
+		       (unsigned long long)u.seq);
+	return 0;
+}
+
+/* Information needs no direction: read access if we have it, else write. */
+static int open_any(const char *dev, char *path, size_t size)
+{
+	int fd = mbox_open(dev, O_RDONLY);
+
+	if (fd == -EACCES)
+		fd = mbox_open(dev, O_WRONLY);
+	if (fd >= 0) {
+		mbox_path(dev, path, size);
+		return fd;
+	}
+	return open_mailbox(dev, O_RDONLY, path, size);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
+	};
+	struct mbox_info i;
+	char path[PATH_MAX];
+	bool json = false;
+	int c, fd, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1)
+		json |= c == 'j';
+	const char *dev = device_arg(argc, argv);
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	fd = open_any(dev, path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	ret = mbox_info(fd, &i);
+	close(fd);
+	if (ret)
+		return fail(path, -ret, NULL);
+#define INFO_FIELDS(X) \
+	X(index) X(max_msg_size) X(max_msgs) X(max_bytes) X(max_urgent) \
+	X(msgs_queued) X(bytes_queued) X(urgent_queued) X(inflight) \
+	X(readers_waiting) X(writers_waiting) X(total_enqueued) \
+	X(total_dequeued) X(next_seq) X(flushed_msgs) X(flushed_bytes)
+	if (json) {
+		const char *sep = ",";
+
+		printf("{\"device\":");
+		json_string(stdout, path, strlen(path));
+#define JSON_FIELD(f) printf("%s\"" #f "\":%llu", sep, (unsigned long long)i.f);
+		INFO_FIELDS(JSON_FIELD)
+		printf("}\n");
+	} else {
+		printf("device: %s\n", path);
+#define TEXT_FIELD(f) printf(#f ": %llu\n", (unsigned long long)i.f);
+		INFO_FIELDS(TEXT_FIELD)
+	}
+	return 0;
+}
+
+static int cmd_limits(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-msg-size", required_argument, NULL, 's' },
+		{ "max-msgs", required_argument, NULL, 'n' },
+		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "max-urgent", required_argument, NULL, 'u' },
+		HELP_OPT, { 0 }
+	};
+	struct mbox_limits l = { 0 };
+	struct mbox_info i;
+	char path[PATH_MAX];
+	bool set = false;
+	int c, fd, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 's':
+			l.max_msg_size = parse_number("--max-msg-size", optarg,
+						      UINT32_MAX);
+			break;
+		case 'n':
+			l.max_msgs = parse_number("--max-msgs", optarg,
+						  UINT32_MAX);
+			break;
+		case 'b':
+			l.max_bytes = parse_number("--max-bytes", optarg,
+						   ULLONG_MAX);
+			break;
+		case 'u':
+			l.max_urgent = parse_number("--max-urgent", optarg,
+						    UINT32_MAX);
+			break;
+		}
+		set = true;
+	}
+	const char *dev = device_arg(argc, argv);
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	fd = open_any(dev, path, sizeof(path));
+	if (fd < 0)
+		return 1;
+	if (set) {
+		ret = mbox_set_limits(fd, &l);
+		if (ret == -EPERM) {
+			close(fd);
+			return fail(path, EPERM, "changing limits needs CAP_SYS_ADMIN: run as root");
+		}
+		if (ret == -EINVAL) {
+			close(fd);
+			return fail(path, EINVAL, "out of range: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u; nothing was changed",
+				    MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
+				    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
+		}
+		if (ret) {
+			close(fd);
+			return fail(path, -ret, NULL);
+		}
+	}
+	ret = mbox_info(fd, &i);
+	close(fd);
+	if (ret)
+		return fail(path, -ret, NULL);
+	printf("max_msg_size: %u\nmax_msgs: %u\nmax_bytes: %llu\nmax_urgent: %u\n",
+	       i.max_msg_size, i.max_msgs, (unsigned long long)i.max_bytes,
+	       i.max_urgent);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "load", cmd_load, "[--ko FILE | --module-dir DIR] [PARAM=VALUE...]",
+	  "Load the mbox module: the file FILE, or 'mbox' found by name in DIR\n"
+	  "(default /lib/modules/$(uname -r)) as modprobe would, with the\n"
+	  "parameters nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent.\n" },
+	{ "unload", cmd_unload, "",
+	  "Unload the mbox module; refused while any mailbox is open.\n" },
+	{ "status", cmd_status, "[--json]",
+	  "Whether the module is loaded, its version, users and parameters.\n" },
+	{ "send", cmd_send, "DEV [--timeout SEC] [--lines] [TEXT...]",
+	  "Send TEXT (the words joined by spaces) as one message; without TEXT,\n"
+	  "all of stdin as one message, or one message per line with --lines.\n"
+	  "--timeout SEC   give up when the mailbox stays full that long\n" },
+	{ "recv", cmd_recv, "DEV [-n COUNT] [--timeout SEC] [--follow] [--json|--raw]",
+	  "Receive COUNT messages (default 1), each shown as its header line\n"
+	  "(seq, time, pid, tid, uid, gid, opener ids, flags, size) and its payload\n"
+	  "with non-printable bytes escaped.\n"
+	  "--follow        receive until interrupted, or idle for --timeout\n"
+	  "--timeout SEC   fail when no message comes within SEC seconds\n"
+	  "--json          one JSON object per message: header fields, and the\n"
+	  "                payload as \"payload\" (UTF-8) or \"payload_base64\"\n"
+	  "--raw           the payload bytes only, nothing added\n" },
+	{ "peek", cmd_peek, "DEV [--json]",
+	  "Show the next message's header without receiving it.\n" },
+	{ "flush", cmd_flush, "DEV [--mine] [--up-to SEQ] [--json]",
+	  "Remove queued messages: all, only those sent from files opened by\n"
+	  "your uid (--mine), and/or those up to sequence number SEQ.\n" },
+	{ "urgent", cmd_urgent, "DEV [--flush [--mine] [--up-to SEQ]] [--json] TEXT",
+	  "Send TEXT as an urgent message, read before every normal one; with\n"
+	  "--flush, atomically remove the selected messages first.\n" },
+	{ "info", cmd_info, "DEV [--json]",
+	  "Show a mailbox's limits and counters.\n" },
+	{ "limits", cmd_limits, "DEV [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
+	  "Show a mailbox's limits, or change them (needs CAP_SYS_ADMIN).  N may\n"
+	  "end in K, M or G (powers of 1024).\n" },
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: mbox COMMAND [OPTIONS] [ARGS]\n\n"
+		   "DEV is a mailbox: /dev/mbox0, mbox0 or 0.  Commands:\n");
+	for (i = 0; i < NR_COMMANDS; i++)
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].usage);
+	fprintf(f, "\n'mbox COMMAND --help' says more; see also mbox(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mbox %s\n", mbox_version());
+		return 0;
+	}
+	for (i = 0; i < NR_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		current = &commands[i];
+		/* getopt_long permutes: options may follow DEV. */
+		return current->run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "mbox: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
