@@ -111,7 +111,7 @@ $(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h uapi/linux/mbox.h $(KS
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Iuserspace/lib -I$$(cat $(KSELFTEST_STAMP)) -o $@ $< \
 		$(if $(filter mbox_uring_test,$*),-luring) \
-		$(if $(filter mbox_lib_test,$*),$(LIB_LINK))
+		$(if $(filter mbox_lib_test,$*),-DMBOX_VERSION='"$(VERSION)"' $(LIB_LINK))
 
 $(BUILD)/selftests/mbox_compat_test_32: selftests/mbox_compat_test.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
 	@mkdir -p $(dir $@)

@@ -127,9 +127,10 @@ int mbox_fprint_header(FILE *f, const struct mbox_msg_header *hdr);
  * ("nr_mailboxes=8 max_msg_size=4096", may be NULL).
  * mbox_module_load_by_name() finds "mbox" in @module_dir (NULL:
  * /lib/modules/$(uname -r)) through its modules.dep, as modprobe does.
- * Both return -EEXIST when the module is loaded already, -EINVAL for a bad
- * parameter value, -ENOENT for an unknown parameter or a missing module,
- * -EPERM without CAP_SYS_MODULE.
+ * Both return -EEXIST when the module is loaded already, -EINVAL for a
+ * parameter the module does not have (the kernel would ignore it) or a bad
+ * value, -ENOENT when the module file is missing, -EPERM without
+ * CAP_SYS_MODULE.
  * mbox_module_unload() refuses with -EBUSY while a mailbox is open, and
  * returns -ENOENT when the module is not loaded.
  */

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,48 @@ static struct kmod_ctx *ctx_new(const char *module_dir)
 	return ctx;
 }
 
+/*
+ * Whether every NAME=VALUE word of @params names a parameter of @mod.  The
+ * kernel only warns about unknown ones and loads the module anyway, which
+ * would hide a typo until it is too late: the load is refused instead.
+ */
+static int params_known(struct kmod_module *mod, const char *params)
+{
+	struct kmod_list *info = NULL, *l;
+	const char *p = params, *end, *eq;
+	int ret = 0;
+
+	if (!params || !*params)
+		return 0;
+	if (kmod_module_get_info(mod, &info) < 0)
+		return -ENOEXEC;
+	while (*p && !ret) {
+		bool found = false;
+
+		p += strspn(p, " \t");
+		end = p + strcspn(p, " \t");
+		if (end == p)
+			break;
+		eq = memchr(p, '=', end - p);
+		if (!eq)
+			eq = end;
+		kmod_list_foreach(l, info) {
+			const char *key = kmod_module_info_get_key(l);
+			const char *val = kmod_module_info_get_value(l);
+
+			/* "parm" entries read "name:description". */
+			if (!strcmp(key, "parm") && val &&
+			    !strncmp(val, p, eq - p) && val[eq - p] == ':')
+				found = true;
+		}
+		if (!found)
+			ret = -EINVAL;
+		p = end;
+	}
+	kmod_module_info_free_list(info);
+	return ret;
+}
+
 int mbox_module_load(const char *ko_path, const char *params)
 {
 	struct kmod_module *mod = NULL;
@@ -40,7 +83,9 @@ int mbox_module_load(const char *ko_path, const char *params)
 	ret = kmod_module_new_from_path(ctx, ko_path, &mod);
 	if (ret < 0)
 		goto out;
-	ret = kmod_module_insert_module(mod, 0, params ? params : "");
+	ret = params_known(mod, params);
+	if (!ret)
+		ret = kmod_module_insert_module(mod, 0, params ? params : "");
 	kmod_module_unref(mod);
 out:
 	kmod_unref(ctx);
@@ -56,11 +101,6 @@ int mbox_module_load_by_name(const char *module_dir, const char *params)
 	ctx = ctx_new(module_dir);
 	if (!ctx)
 		return -ENOMEM;
-	if (kmod_load_resources(ctx) < 0) {
-		/* No modules.dep there: nothing can be found by name. */
-		ret = -ENOENT;
-		goto out;
-	}
 	ret = kmod_module_new_from_lookup(ctx, MODULE_NAME, &list);
 	if (ret < 0)
 		goto out;
@@ -70,6 +110,8 @@ int mbox_module_load_by_name(const char *module_dir, const char *params)
 
 		/* Only a file that exists counts as found. */
 		if (kmod_module_get_path(mod))
+			ret = params_known(mod, params);
+		if (!ret)
 			ret = kmod_module_probe_insert_module(mod,
 					KMOD_PROBE_FAIL_ON_LOADED,
 					params ? params : NULL, NULL, NULL,

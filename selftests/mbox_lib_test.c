@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libmbox, through its shared library: every call, its results and its
+ * errors, including module control through libkmod (run last, since it
+ * unloads and reloads the module).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "mbox.h"
+#include "kselftest_harness.h"
+
+#define DEV "/dev/mbox0"
+
+static unsigned long long param(const char *name)
+{
+	char path[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/mbox/parameters/%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The module's default limits on an empty mailbox. */
+static int reset(int fd)
+{
+	struct mbox_limits l = {
+		.max_msg_size = param("max_msg_size"),
+		.max_msgs = param("max_msgs"),
+		.max_bytes = param("max_bytes"),
+		.max_urgent = param("max_urgent"),
+	};
+	int ret = mbox_flush(fd, 0, 0, NULL);
+
+	return ret ? ret : mbox_set_limits(fd, &l);
+}
+
+FIXTURE(lib) {
+	int rd, wr;
+};
+
+FIXTURE_SETUP(lib)
+{
+	self->wr = mbox_open(DEV, O_WRONLY);
+	ASSERT_LE(0, self->wr);
+	self->rd = mbox_open("0", O_RDONLY);
+	ASSERT_LE(0, self->rd);
+	ASSERT_EQ(0, reset(self->rd));
+}
+
+FIXTURE_TEARDOWN(lib)
+{
+	reset(self->rd);
+	close(self->rd);
+	close(self->wr);
+}
+
+TEST(names_resolve_to_device_paths)
+{
+	char buf[64];
+	struct mbox_mode mode;
+	int fd;
+
+	ASSERT_EQ(0, mbox_path("0", buf, sizeof(buf)));
+	EXPECT_STREQ("/dev/mbox0", buf);
+	ASSERT_EQ(0, mbox_path("mbox3", buf, sizeof(buf)));
+	EXPECT_STREQ("/dev/mbox3", buf);
+	ASSERT_EQ(0, mbox_path("./some/node", buf, sizeof(buf)));
+	EXPECT_STREQ("./some/node", buf);
+	EXPECT_EQ(-ENAMETOOLONG, mbox_path("0", buf, 10));
+	EXPECT_EQ(-EINVAL, mbox_path("", buf, sizeof(buf)));
+
+	EXPECT_EQ(-ENOENT, mbox_open("9999", O_RDONLY));
+	/* Something that is not a mailbox is refused, and not leaked open. */
+	EXPECT_EQ(-ENOTTY, mbox_open("/dev/null", O_RDONLY));
+	EXPECT_EQ(-EINVAL, mbox_open("0", O_RDONLY | O_CREAT));
+
+	/* Readers get header mode and every descriptor gets close-on-exec. */
+	fd = mbox_open("mbox0", O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(O_NONBLOCK, fcntl(fd, F_GETFL) & O_NONBLOCK);
+	ASSERT_EQ(0, mbox_get_mode(fd, &mode));
+	EXPECT_EQ(MBOX_MODE_HEADER, mode.flags);
+	ASSERT_EQ(0, mbox_set_header_mode(fd, 0));
+	ASSERT_EQ(0, mbox_get_mode(fd, &mode));
+	EXPECT_EQ(0, mode.flags);
+	close(fd);
+	fd = mbox_open(DEV, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_get_mode(fd, &mode));
+	EXPECT_EQ(0, mode.flags);
+	close(fd);
+	EXPECT_STREQ(MBOX_VERSION, mbox_version());
+}
+
+TEST_F(lib, send_and_recv_fill_the_header)
+{
+	struct mbox_msg_header h;
+	char buf[64];
+
+	ASSERT_EQ(5, mbox_send(self->wr, "hello", 5, -1));
+	EXPECT_EQ(72 + 5, mbox_pending(self->rd));
+	memset(&h, 0xa5, sizeof(h));
+	ASSERT_EQ(5, mbox_recv(self->rd, &h, buf, sizeof(buf), -1));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(sizeof(h), h.hdr_size);
+	EXPECT_EQ(5, h.size);
+	EXPECT_EQ(getpid(), h.pid);
+	EXPECT_EQ(gettid(), h.tid);
+	EXPECT_EQ(geteuid(), h.uid);
+	EXPECT_EQ(getegid(), h.gid);
+	EXPECT_EQ(geteuid(), h.opener_uid);
+	EXPECT_EQ(0, h.flags);
+	EXPECT_EQ(1, h.delivery_count);
+	EXPECT_EQ(0, mbox_pending(self->rd));
+
+	/* A NULL header is allowed. */
+	ASSERT_EQ(2, mbox_send(self->wr, "hi", 2, 0));
+	ASSERT_EQ(2, mbox_recv(self->rd, NULL, buf, sizeof(buf), 0));
+}
+
+TEST_F(lib, sendv_sends_one_message)
+{
+	struct iovec iov[3] = {
+		{ .iov_base = "one ", .iov_len = 4 },
+		{ .iov_base = "two ", .iov_len = 4 },
+		{ .iov_base = "three", .iov_len = 5 },
+	};
+	struct mbox_msg_header h;
+	char buf[64];
+
+	ASSERT_EQ(13, mbox_sendv(self->wr, iov, 3, -1));
+	ASSERT_EQ(13, mbox_sendv(self->wr, iov, 3, 1000));
+	ASSERT_EQ(13, mbox_recv(self->rd, &h, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "one two three", 13));
+	ASSERT_EQ(13, mbox_recv(self->rd, &h, buf, sizeof(buf), 0));
+	EXPECT_EQ(-EAGAIN, mbox_recv(self->rd, &h, buf, sizeof(buf), 0));
+}
+
+TEST_F(lib, short_buffer_keeps_the_message_and_alloc_sizes_itself)
+{
+	struct mbox_msg_header h;
+	static char big[10000];
+	size_t cap = 0;
+	void *buf = NULL;
+	char small[4];
+	size_t i;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = i * 7;
+	ASSERT_EQ(sizeof(big), mbox_send(self->wr, big, sizeof(big), -1));
+	EXPECT_EQ(-EMSGSIZE, mbox_recv(self->rd, &h, small, sizeof(small), 0));
+	EXPECT_EQ(72 + sizeof(big), mbox_pending(self->rd));
+
+	ASSERT_EQ(sizeof(big), mbox_recv_alloc(self->rd, &h, &buf, &cap, 0));
+	ASSERT_NE(NULL, buf);
+	EXPECT_LE(sizeof(big), cap);
+	EXPECT_EQ(0, memcmp(buf, big, sizeof(big)));
+	EXPECT_EQ(sizeof(big), h.size);
+
+	/* A buffer that fits already is kept as it is. */
+	ASSERT_EQ(3, mbox_send(self->wr, "abc", 3, -1));
+	ASSERT_EQ(3, mbox_recv_alloc(self->rd, &h, &buf, &cap, 0));
+	EXPECT_LE(sizeof(big), cap);
+	EXPECT_EQ(-EAGAIN, mbox_recv_alloc(self->rd, &h, &buf, &cap, 0));
+	free(buf);
+}
+
+TEST_F(lib, recv_timeouts)
+{
+	char buf[16];
+	pid_t pid;
+	int status, fd;
+
+	EXPECT_EQ(-EAGAIN, mbox_recv(self->rd, NULL, buf, sizeof(buf), 0));
+	EXPECT_EQ(-ETIMEDOUT, mbox_recv(self->rd, NULL, buf, sizeof(buf), 50));
+
+	/* A message that comes while waiting is taken. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		usleep(100 * 1000);
+		_exit(mbox_send(self->wr, "late", 4, -1) == 4 ? 0 : 1);
+	}
+	EXPECT_EQ(4, mbox_recv(self->rd, NULL, buf, sizeof(buf), 20000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+
+	/* -1 follows the descriptor: O_NONBLOCK does not wait. */
+	fd = mbox_open(DEV, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EAGAIN, mbox_recv(fd, NULL, buf, sizeof(buf), -1));
+	close(fd);
+}
+
+TEST_F(lib, send_timeouts_leave_nothing_queued)
+{
+	struct mbox_limits l = { .max_msgs = 1 };
+	struct mbox_info info, before;
+
+	ASSERT_EQ(0, mbox_info(self->rd, &before));
+	ASSERT_EQ(0, mbox_set_limits(self->rd, &l));
+	ASSERT_EQ(1, mbox_send(self->wr, "a", 1, 0));
+	EXPECT_EQ(-EAGAIN, mbox_send(self->wr, "b", 1, 0));
+	EXPECT_EQ(-ETIMEDOUT, mbox_send(self->wr, "b", 1, 50));
+	ASSERT_EQ(0, mbox_info(self->rd, &info));
+	EXPECT_EQ(1, info.msgs_queued);
+	EXPECT_EQ(before.total_enqueued + 1, info.total_enqueued);
+}
+
+/*
+ * poll() reports POLLOUT only when a max_msg_size message fits; a timed
+ * send of a smaller message must still go as soon as it fits.
+ */
+TEST_F(lib, timed_send_goes_when_a_small_message_fits)
+{
+	struct mbox_limits l = { .max_msg_size = 1000, .max_bytes = 1000 };
+	static char m500[500], m400[400], m300[300];
+	struct mbox_info info;
+	char buf[1000];
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, mbox_set_limits(self->rd, &l));
+	ASSERT_EQ(500, mbox_send(self->wr, m500, 500, 0));
+	ASSERT_EQ(400, mbox_send(self->wr, m400, 400, 0));
+	ASSERT_EQ(-EAGAIN, mbox_send(self->wr, m300, 300, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Take the 500-byte one once the parent waits: 400 stay. */
+		usleep(300 * 1000);
+		_exit(mbox_recv(self->rd, NULL, buf, sizeof(buf), -1) == 500 ?
+		      0 : 1);
+	}
+	/* Without the retry this would wait for POLLOUT, which never comes. */
+	EXPECT_EQ(300, mbox_send(self->wr, m300, 300, 20000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	ASSERT_EQ(0, mbox_info(self->rd, &info));
+	EXPECT_EQ(2, info.msgs_queued);
+	EXPECT_EQ(700, info.bytes_queued);
+}
+
+TEST_F(lib, peek_flush_and_urgent)
+{
+	struct mbox_urgent u = { .flags = MBOX_URGENT_FLUSH };
+	struct mbox_msg_header h, p;
+	struct mbox_flush f;
+	struct mbox_info info;
+	char buf[64];
+	__u64 first;
+
+	EXPECT_EQ(-ENOMSG, mbox_peek(self->rd, &h));
+	ASSERT_EQ(3, mbox_send(self->wr, "one", 3, -1));
+	ASSERT_EQ(3, mbox_send(self->wr, "two", 3, -1));
+	ASSERT_EQ(5, mbox_send(self->wr, "three", 5, -1));
+	ASSERT_EQ(0, mbox_peek(self->rd, &p));
+	first = p.seq;
+	EXPECT_EQ(3, p.size);
+
+	ASSERT_EQ(0, mbox_flush(self->rd, MBOX_FLUSH_UP_TO_SEQ, first, &f));
+	EXPECT_EQ(1, f.flushed_msgs);
+	EXPECT_EQ(3, f.flushed_bytes);
+
+	ASSERT_EQ(0, mbox_send_urgent(self->wr, "hey", 3, NULL));
+	ASSERT_EQ(0, mbox_send_urgent(self->wr, "stop", 4, &u));
+	EXPECT_EQ(3, u.flushed_msgs);	/* two, three, hey */
+	EXPECT_EQ(11, u.flushed_bytes);
+	EXPECT_LT(first + 3, u.seq);
+	EXPECT_EQ(-EINVAL, mbox_send_urgent(self->wr, "", 0, NULL));
+
+	ASSERT_EQ(0, mbox_info(self->rd, &info));
+	EXPECT_EQ(1, info.urgent_queued);
+	EXPECT_EQ(0, info.msgs_queued);
+	ASSERT_EQ(4, mbox_recv(self->rd, &h, buf, sizeof(buf), 0));
+	EXPECT_EQ(u.seq, h.seq);
+	EXPECT_EQ(MBOX_MSG_URGENT, h.flags);
+}
+
+TEST_F(lib, limits_modes_and_acks)
+{
+	struct mbox_limits bad = { .max_msg_size = 4096, .max_bytes = 100 };
+	struct mbox_mode m = { .flags = MBOX_MODE_HEADER | MBOX_MODE_ACK };
+	struct mbox_msg_header h;
+	struct mbox_info before, after;
+	char buf[16];
+	int fd;
+
+	ASSERT_EQ(0, mbox_info(self->rd, &before));
+	EXPECT_EQ(-EINVAL, mbox_set_limits(self->rd, &bad));
+	ASSERT_EQ(0, mbox_info(self->rd, &after));
+	EXPECT_EQ(before.max_msg_size, after.max_msg_size);
+	EXPECT_EQ(before.max_bytes, after.max_bytes);
+
+	fd = mbox_open(DEV, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, mbox_ack(fd, 1, 0));	/* not in ack mode */
+	ASSERT_EQ(0, mbox_set_mode(fd, &m));
+	ASSERT_EQ(1, mbox_send(self->wr, "x", 1, -1));
+	ASSERT_EQ(1, mbox_send(self->wr, "y", 1, -1));
+	ASSERT_EQ(1, mbox_recv(fd, &h, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, mbox_nack(fd, h.seq, 0));
+	ASSERT_EQ(1, mbox_recv(fd, &h, buf, sizeof(buf), 0));
+	EXPECT_EQ('x', buf[0]);
+	EXPECT_EQ(MBOX_MSG_REDELIVERED, h.flags);
+	EXPECT_EQ(2, h.delivery_count);
+	ASSERT_EQ(1, mbox_recv(fd, &h, buf, sizeof(buf), 0));
+	EXPECT_EQ('y', buf[0]);
+	ASSERT_EQ(0, mbox_ack(fd, h.seq, MBOX_ACK_UP_TO));
+	EXPECT_EQ(-ENOENT, mbox_ack(fd, h.seq, 0));
+	ASSERT_EQ(0, mbox_info(self->rd, &after));
+	EXPECT_EQ(0, after.msgs_queued);
+	EXPECT_EQ(0, after.inflight);
+	close(fd);
+}
+
+TEST(headers_format_on_one_line)
+{
+	struct mbox_msg_header h = {
+		.hdr_size = sizeof(h), .flags = MBOX_MSG_URGENT, .seq = 42,
+		.time_ns = 1700000000123456789ULL, .size = 5, .pid = 10,
+		.tid = 11, .uid = 1000, .gid = 100, .opener_uid = 0,
+		.opener_gid = 0, .delivery_count = 1,
+	};
+	char buf[512], tiny[8];
+	int n;
+
+	n = mbox_format_header(&h, buf, sizeof(buf));
+	EXPECT_STREQ("seq=42 time=2023-11-14T22:13:20.123456789Z pid=10 tid=11 uid=1000 gid=100 opener_uid=0 opener_gid=0 flags=urgent delivery=1 size=5",
+		     buf);
+	EXPECT_EQ(strlen(buf), n);
+	/* Truncated like snprintf: the full length back, NUL-terminated. */
+	EXPECT_EQ(n, mbox_format_header(&h, tiny, sizeof(tiny)));
+	EXPECT_STREQ("seq=42 ", tiny);
+
+	mbox_format_flags(0, buf, sizeof(buf));
+	EXPECT_STREQ("-", buf);
+	n = mbox_format_flags(MBOX_MSG_CRED_MISMATCH | MBOX_MSG_URGENT |
+			      MBOX_MSG_REDELIVERED | 0x40, buf, sizeof(buf));
+	EXPECT_STREQ("cred_mismatch,urgent,redelivered,0x40", buf);
+	EXPECT_EQ(strlen(buf), n);
+	EXPECT_EQ(n, mbox_format_flags(MBOX_MSG_CRED_MISMATCH |
+				       MBOX_MSG_URGENT | MBOX_MSG_REDELIVERED |
+				       0x40, tiny, sizeof(tiny)));
+	EXPECT_STREQ("cred_mi", tiny);
+}
+
+static int run(const char *cmd)
+{
+	int status = system(cmd);
+
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st);
+}
+
+/*
+ * Module control runs last: it unloads and reloads the module.  Whatever
+ * happens, the teardown leaves it loaded as it was found, so the tests
+ * after this program still have their mailboxes.
+ */
+FIXTURE(module) {
+	const char *ko;
+	struct mbox_module_status orig;
+	char params[256];
+};
+
+FIXTURE_SETUP(module)
+{
+	struct mbox_module_status *o = &self->orig;
+
+	self->ko = getenv("MBOX_KO");
+	if (!self->ko)
+		SKIP(return, "MBOX_KO does not name the module file");
+	ASSERT_EQ(0, mbox_module_status(o));
+	ASSERT_EQ(1, o->loaded);
+	snprintf(self->params, sizeof(self->params),
+		 "nr_mailboxes=%u max_msg_size=%u max_msgs=%u max_bytes=%llu max_urgent=%u",
+		 o->nr_mailboxes, o->max_msg_size, o->max_msgs, o->max_bytes,
+		 o->max_urgent);
+}
+
+FIXTURE_TEARDOWN(module)
+{
+	struct mbox_module_status st;
+
+	if (!self->ko || (!mbox_module_status(&st) && st.loaded &&
+			  st.nr_mailboxes == self->orig.nr_mailboxes &&
+			  st.max_msgs == self->orig.max_msgs &&
+			  st.max_urgent == self->orig.max_urgent))
+		return;
+	if (st.loaded)
+		mbox_module_unload();
+	ASSERT_EQ(0, mbox_module_load(self->ko, self->params));
+}
+
+TEST_F(module, load_unload_status)
+{
+	const char *ko = self->ko;
+	struct mbox_module_status st, orig = self->orig;
+	char cmd[1024], dir[256];
+	struct utsname uts;
+	int fd;
+
+	if (!ko)
+		SKIP(return, "MBOX_KO does not name the module file");
+	EXPECT_STREQ(MBOX_VERSION, orig.version);
+	EXPECT_EQ(param("nr_mailboxes"), orig.nr_mailboxes);
+	EXPECT_EQ(param("max_bytes"), orig.max_bytes);
+
+	/* An open mailbox holds the module. */
+	fd = mbox_open(DEV, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_module_status(&st));
+	EXPECT_LT(orig.refcount, st.refcount);
+	EXPECT_EQ(-EBUSY, mbox_module_unload());
+	ASSERT_EQ(0, mbox_module_status(&st));
+	EXPECT_EQ(1, st.loaded);
+	close(fd);
+
+	ASSERT_EQ(0, mbox_module_unload());
+	ASSERT_EQ(0, mbox_module_status(&st));
+	EXPECT_EQ(0, st.loaded);
+	EXPECT_EQ(-ENOENT, mbox_module_unload());
+	EXPECT_EQ(-ENOENT, mbox_open(DEV, O_RDONLY));
+
+	/* Bad parameters: out of range, unknown; nothing gets loaded. */
+	EXPECT_EQ(-EINVAL, mbox_module_load(ko, "nr_mailboxes=9999"));
+	/* The kernel would load it and ignore the name: the library refuses. */
+	EXPECT_EQ(-EINVAL, mbox_module_load(ko, "no_such_param=1"));
+	EXPECT_EQ(-EINVAL, mbox_module_load(ko, "max_msgs=5 max_msg=1"));
+	EXPECT_EQ(-ENOENT, mbox_module_load("/nonexistent/mbox.ko", NULL));
+	ASSERT_EQ(0, mbox_module_status(&st));
+	EXPECT_EQ(0, st.loaded);
+
+	ASSERT_EQ(0, mbox_module_load(ko, "nr_mailboxes=2 max_msgs=7"));
+	ASSERT_EQ(0, mbox_module_status(&st));
+	EXPECT_EQ(1, st.loaded);
+	EXPECT_EQ(2, st.nr_mailboxes);
+	EXPECT_EQ(7, st.max_msgs);
+	EXPECT_TRUE(exists("/dev/mbox1"));
+	EXPECT_FALSE(exists("/dev/mbox2"));
+	EXPECT_EQ(-EEXIST, mbox_module_load(ko, NULL));
+	ASSERT_EQ(0, mbox_module_unload());
+
+	/* By name, from a module tree of our own, as modprobe would. */
+	ASSERT_EQ(0, uname(&uts));
+	snprintf(dir, sizeof(dir), "/tmp/mbox-lib-test/lib/modules/%s",
+		 uts.release);
+	EXPECT_EQ(-ENOENT, mbox_module_load_by_name("/tmp/mbox-lib-test-none",
+						    NULL));
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/extra && cp '%s' %s/extra/ && depmod -b /tmp/mbox-lib-test %s 2>/dev/null",
+		 dir, ko, dir, uts.release);
+	ASSERT_EQ(0, run(cmd));
+	ASSERT_EQ(0, mbox_module_load_by_name(dir, "max_urgent=3"));
+	ASSERT_EQ(0, mbox_module_status(&st));
+	EXPECT_EQ(3, st.max_urgent);
+	EXPECT_EQ(-EEXIST, mbox_module_load_by_name(dir, NULL));
+	ASSERT_EQ(0, mbox_module_unload());
+	run("rm -rf /tmp/mbox-lib-test");
+	/* The teardown loads it back as it was. */
+}
+
+TEST_HARNESS_MAIN
