@@ -31,6 +31,7 @@ if [ -z "${MBOX_TESTS:-}" ]; then
 	host_case "checkpatch.pl --strict is clean on kmod/ and uapi/" \
 		"$here/static-checks.sh" checkpatch
 	host_case "sparse (C=2) is clean" "$here/static-checks.sh" sparse
+	host_case "man pages format with no groff warning" make -s man-check
 fi
 
 for lane in $lanes; do
