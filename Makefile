@@ -141,5 +141,78 @@ vm: all
 demo: all
 	@$(VM)/run.sh --lane stock -- sh $(VM)/demo.sh
 
+# ---- installing ------------------------------------------------------------
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# The module goes where the kernel of KDIR looks for it.
+KRELEASE = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+MODDIR = /lib/modules/$(KRELEASE)/extra
+
+# Every file 'make install' writes, relative to DESTDIR; 'make uninstall'
+# removes exactly these.
+INSTALLED = $(MODDIR)/mbox.ko \
+	$(INCLUDEDIR)/linux/mbox.h $(INCLUDEDIR)/mbox.h \
+	$(LIBDIR)/libmbox.so.$(VERSION) $(LIBDIR)/libmbox.so.$(SOMAJOR) \
+	$(LIBDIR)/libmbox.so $(LIBDIR)/libmbox.a $(LIBDIR)/pkgconfig/libmbox.pc \
+	$(BINDIR)/mbox \
+	$(MANDIR)/man1/mbox.1 $(MANDIR)/man3/libmbox.3 $(MANDIR)/man4/mbox.4 \
+	$(SYSCONFDIR)/udev/rules.d/60-mbox.rules \
+	$(SYSCONFDIR)/modprobe.d/mbox.conf $(SYSCONFDIR)/modules-load.d/mbox.conf
+
+.PHONY: install uninstall installed-files dkms-install dkms-remove
+
+installed-files:
+	@printf '%s\n' $(INSTALLED)
+
+install: module userspace
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/stock INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=extra CONFIG_MODULE_SIG_ALL= modules_install
+	install -D -m 644 uapi/linux/mbox.h $(DESTDIR)$(INCLUDEDIR)/linux/mbox.h
+	install -D -m 644 userspace/lib/mbox.h $(DESTDIR)$(INCLUDEDIR)/mbox.h
+	install -D -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libmbox.so.$(VERSION)
+	ln -sf libmbox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmbox.so.$(SOMAJOR)
+	ln -sf libmbox.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libmbox.so
+	install -D -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libmbox.a
+	@mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		userspace/lib/libmbox.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libmbox.pc
+	install -D -m 755 $(CLI) $(DESTDIR)$(BINDIR)/mbox
+	install -D -m 644 userspace/man/mbox.1 $(DESTDIR)$(MANDIR)/man1/mbox.1
+	install -D -m 644 userspace/man/libmbox.3 $(DESTDIR)$(MANDIR)/man3/libmbox.3
+	install -D -m 644 userspace/man/mbox.4 $(DESTDIR)$(MANDIR)/man4/mbox.4
+	install -D -m 644 packaging/60-mbox.rules $(DESTDIR)$(SYSCONFDIR)/udev/rules.d/60-mbox.rules
+	install -D -m 644 packaging/modprobe.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/mbox.conf
+	install -D -m 644 packaging/modules-load.conf $(DESTDIR)$(SYSCONFDIR)/modules-load.d/mbox.conf
+	@# On the real system: the module index, the linker cache, the group.
+	@if [ -z "$(DESTDIR)" ]; then \
+		depmod -a $(KRELEASE); ldconfig; \
+		getent group mbox > /dev/null || groupadd --system mbox; \
+		if command -v udevadm > /dev/null; then udevadm control --reload || true; fi; \
+		echo 'installed: add users to group mbox to give them the mailboxes'; \
+	fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@# In a staging tree, the directories install made go too; the real
+	@# system's /usr/local/... and /etc/... directories stay.
+	@if [ -n "$(DESTDIR)" ] && [ -d "$(DESTDIR)" ]; then \
+		find "$(DESTDIR)" -mindepth 1 -depth -type d -empty -delete; \
+	else \
+		depmod -a $(KRELEASE); ldconfig; \
+	fi
+
+# DKMS rebuilds the module for each kernel installed later.
+dkms-install:
+	dkms add $(CURDIR)
+	dkms install mbox/$(VERSION)
+
+dkms-remove:
+	dkms remove mbox/$(VERSION) --all
+
 clean:
 	rm -rf $(BUILD)

@@ -241,4 +241,4 @@ module_exit(mbox_module_exit);
 MODULE_DESCRIPTION("Mailboxes: discrete, sender-stamped messages on /dev/mboxN");
 MODULE_AUTHOR("The mbox developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(MBOX_VERSION);

@@ -32,6 +32,15 @@ if [ -z "${MBOX_TESTS:-}" ]; then
 		"$here/static-checks.sh" checkpatch
 	host_case "sparse (C=2) is clean" "$here/static-checks.sh" sparse
 	host_case "man pages format with no groff warning" make -s man-check
+	# The install test prints TAP: count its cases one by one.
+	out=$("$top/selftests/host/install_test.sh" 2>&1)
+	printf '%s\n' "$out" | sed 's/^\(ok\|not ok\) [0-9]* - /\1 - host: /'
+	pass=$((pass + $(printf '%s\n' "$out" | grep -c '^ok ')))
+	fail=$((fail + $(printf '%s\n' "$out" | grep -c '^not ok ')))
+	if ! printf '%s\n' "$out" | grep -q '^1\.\.'; then
+		echo "not ok - host: install_test.sh printed no plan"
+		fail=$((fail + 1))
+	fi
 fi
 
 for lane in $lanes; do

@@ -10,7 +10,7 @@ packages=(
 	dwarves kmod libkmod-dev liburing-dev sparse
 	linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio xz-utils python3 coreutils
-	groff-base
+	groff-base dkms udev
 )
 
 missing=()

@@ -9,8 +9,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 bb=/bin/busybox
 
 arg() { $bb sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-run=$(arg mbox.run)
-nonce=$(arg mbox.nonce)
+run=$(arg mboxvm.run)
+nonce=$(arg mboxvm.nonce)
 
 fail() {
 	echo "mbox-vm: $*"

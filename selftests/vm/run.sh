@@ -106,10 +106,12 @@ console=$run/console.log
 start=$(date +%s.%N)
 stdin=/dev/null
 [ -z "$interactive" ] || stdin=/dev/stdin
+# Our keys on the kernel command line are mboxvm.*: modprobe would take
+# mbox.* for options of the mbox module.
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel "$accel" \
 	-m "$mem" -smp "$smp" -display none -no-reboot -monitor none \
 	-serial stdio -kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet mbox.run=$run mbox.nonce=$nonce mbox.stage2=$here/guest-run.sh $append" \
+	-append "console=ttyS0 panic=-1 quiet mboxvm.run=$run mboxvm.nonce=$nonce mboxvm.stage2=$here/guest-run.sh $append" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-rng-pci < "$stdin" 2>&1 |
 	while IFS= read -r line; do

@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$1
 mkdir -p "$dir/kmod/kunit" "$dir/uapi/linux"
 # cp -p keeps timestamps, so make rebuilds only what changed.
-cp -pu "$top/Kbuild" "$dir/"
+cp -pu "$top/Kbuild" "$top/VERSION" "$dir/"
 cp -pu "$top"/kmod/*.c "$top"/kmod/*.h "$dir/kmod/"
 cp -pu "$top"/kmod/kunit/*.c "$dir/kmod/kunit/"
 cp -pu "$top/uapi/linux/mbox.h" "$dir/uapi/linux/"

@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The installed module, as a user's machine would load it: modprobe finds
+# it in a module tree made by 'make install' (build/destdir, made on the
+# host by selftests/host/install_test.sh) and applies the options of a
+# modprobe.d file; a real systemd-udevd applies the installed udev rule
+# (root:mbox 0660).  The module is loaded back as it was found.
+set -u
+cd "$(dirname "$0")/.."
+n=0
+failed=0
+echo "TAP version 13"
+if [ ! -d build/destdir ] || [ -z "${MBOX_KO:-}" ]; then
+	echo "1..0 # SKIP no installed tree (build/destdir) or MBOX_KO"
+	exit 0
+fi
+echo "1..3"
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=1
+	fi
+}
+param() { cat "/sys/module/mbox/parameters/$1"; }
+rel=$(uname -r)
+root=/tmp/mbox-root
+orig="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_msgs=$(param max_msgs) max_bytes=$(param max_bytes) max_urgent=$(param max_urgent)"
+udevd=
+cleanup() {
+	[ -z "$udevd" ] || kill "$udevd" 2> /dev/null
+	umount /etc/group 2> /dev/null
+	[ -e /sys/module/mbox ] && rmmod mbox
+	# shellcheck disable=SC2086 # separate words
+	insmod "$MBOX_KO" $orig
+}
+trap cleanup EXIT
+
+# The installed tree is read-only here; depmod needs a copy it can write.
+rm -rf "$root"
+cp -a build/destdir "$root"
+mkdir -p "$root/etc/modprobe.d.test"
+printf 'options mbox nr_mailboxes=3 max_urgent=5\n' > "$root/etc/modprobe.d.test/mbox.conf"
+rmmod mbox
+depmod -b "$root" "$rel" 2> /dev/null
+plan=$(modprobe -d "$root" -C "$root/etc/modprobe.d.test" --show-depends mbox)
+echo "# modprobe --show-depends: $plan"
+[ "$plan" = "insmod $root/lib/modules/$rel/extra/mbox.ko nr_mailboxes=3 max_urgent=5 " ] &&
+	modprobe -d "$root" -C "$root/etc/modprobe.d.test" mbox &&
+	[ "$(param nr_mailboxes)" = 3 ] && [ "$(param max_urgent)" = 5 ] &&
+	[ -c /dev/mbox2 ] && [ ! -e /dev/mbox3 ]
+ok $? "modprobe loads the installed module with the options of a modprobe.d file"
+
+# The installed modprobe.d example is all comments: it changes nothing.
+rmmod mbox
+modprobe -d "$root" -C "$root/etc/modprobe.d" mbox && [ "$(param nr_mailboxes)" = 4 ] &&
+	! grep -qv '^#' "$root/etc/modprobe.d/mbox.conf"
+ok $? "the installed modprobe.d example loads the defaults until edited"
+
+# udev: the installed rule, a group 'mbox' (added to a private copy of
+# /etc/group, the host's is read-only here), a real udevd.
+grep -v '^mbox:' /etc/group > /tmp/group
+echo 'mbox:x:975:' >> /tmp/group
+mount --bind /tmp/group /etc/group
+mkdir -p /run/udev/rules.d
+cp "$root/etc/udev/rules.d/60-mbox.rules" /run/udev/rules.d/
+chmod 0600 /dev/mbox0 /dev/mbox1
+/lib/systemd/systemd-udevd > /tmp/udevd.log 2>&1 &
+udevd=$!
+udevadm settle -t 10 2> /dev/null
+udevadm trigger --action=add --subsystem-match=mbox &&
+	udevadm settle -t 20 &&
+	perms=$(stat -c '%a %U:%G' /dev/mbox0 /dev/mbox3 | sort -u) &&
+	echo "# /dev/mbox*: $perms" && [ "$perms" = "660 root:mbox" ]
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/# udevd: /' /tmp/udevd.log | tail -20
+ok $rc "systemd-udevd applies the installed rule: /dev/mboxN root:mbox 0660"
+exit $failed
