@@ -8,23 +8,14 @@ set -u
 cd "$(dirname "$0")/.."
 mbox=$PWD/build/bin/mbox
 dev=/dev/mbox2
-n=0
-failed=0
 out=/tmp/mbox-cli.out
 err=/tmp/mbox-cli.err
 
-echo "TAP version 13"
-echo "1..24"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		sed 's/^/# stdout: /' "$out" | head -20
-		sed 's/^/# stderr: /' "$err" | head -20
-		failed=1
-	fi
+. selftests/lib/tap.sh
+plan 24
+tap_on_fail() {
+	sed 's/^/# stdout: /' "$out" | head -20
+	sed 's/^/# stderr: /' "$err" | head -20
 }
 # Run the command, keeping stdout, stderr and the exit code.
 m() {

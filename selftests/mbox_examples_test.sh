@@ -3,20 +3,9 @@
 # Every example in userspace/examples runs and says what it should.
 set -u
 cd "$(dirname "$0")/.."
-n=0
-failed=0
 out=/tmp/mbox-example.out
-echo "TAP version 13"
-echo "1..5"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. selftests/lib/tap.sh
+plan 5
 show() { sed 's/^/# /' "$out"; }
 has() { grep -q -- "$1" "$out"; }
 flush() { build/bin/mbox flush "$1" > /dev/null; }

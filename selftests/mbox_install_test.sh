@@ -7,23 +7,13 @@
 # (root:mbox 0660).  The module is loaded back as it was found.
 set -u
 cd "$(dirname "$0")/.."
-n=0
-failed=0
-echo "TAP version 13"
+. selftests/lib/tap.sh
 if [ ! -d build/destdir ] || [ -z "${MBOX_KO:-}" ]; then
+	echo "TAP version 13"
 	echo "1..0 # SKIP no installed tree (build/destdir) or MBOX_KO"
 	exit 0
 fi
-echo "1..3"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+plan 3
 param() { cat "/sys/module/mbox/parameters/$1"; }
 rel=$(uname -r)
 root=/tmp/mbox-root

@@ -5,20 +5,9 @@
 set -u
 bb=/bin/busybox
 dev=/dev/mbox3
-n=0
-failed=0
 
-echo "TAP version 13"
-echo "1..6"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "$(dirname "$0")/lib/tap.sh"
+plan 6
 queued() { $bb cat /sys/class/mbox/mbox3/msgs_queued; }
 readone() { $bb dd if=$dev bs=64k count=1 2>/dev/null; }
 # Empty the mailbox; sysfs says when (a read of an empty one would block).

@@ -12,19 +12,8 @@ version=$(cat VERSION)
 abi=$(headers_abi)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-failed=0
-echo "TAP version 13"
-echo "1..6"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. selftests/lib/tap.sh
+plan 6
 
 # DKMS, in trees of its own so the machine's DKMS state is not touched.
 pkg=$tmp/pkg

@@ -514,6 +514,30 @@ static const char *device_arg(int argc, char **argv)
 	return argv[optind++];
 }
 
+/* DEV as the one argument left after the options. */
+static const char *only_device(int argc, char **argv)
+{
+	const char *dev = device_arg(argc, argv);
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	return dev;
+}
+
+/* The commands whose one option is --json, and DEV. */
+static const char *json_and_device(int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
+	};
+	int c;
+
+	*json = false;
+	while ((c = next_opt(argc, argv, "h", opts)) != -1)
+		*json |= c == 'j';
+	return only_device(argc, argv);
+}
+
 /* Why a send failed, and what to do about it. */
 static int send_failed(int fd, const char *path, int err, size_t len,
 		       int timeout_ms)
@@ -670,10 +694,8 @@ static int cmd_recv(int argc, char **argv)
 		case 'r': out = OUT_RAW; break;
 		}
 	}
-	const char *dev = device_arg(argc, argv);
+	const char *dev = only_device(argc, argv);
 
-	if (optind != argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!count && !follow)
 		usage_error("--count: 0 messages is nothing to do");
 	fd = open_mailbox(dev, O_RDONLY, path, sizeof(path));
@@ -713,20 +735,12 @@ static int cmd_recv(int argc, char **argv)
 
 static int cmd_peek(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
-	};
 	struct mbox_msg_header hdr;
 	char path[PATH_MAX];
-	bool json = false;
-	int c, fd, ret;
+	bool json;
+	int fd, ret;
+	const char *dev = json_and_device(argc, argv, &json);
 
-	while ((c = next_opt(argc, argv, "h", opts)) != -1)
-		json |= c == 'j';
-	const char *dev = device_arg(argc, argv);
-
-	if (optind != argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
 	fd = open_mailbox(dev, O_RDONLY, path, sizeof(path));
 	if (fd < 0)
 		return 1;
@@ -785,10 +799,8 @@ static int cmd_flush(int argc, char **argv)
 			json = true;
 		}
 	}
-	const char *dev = device_arg(argc, argv);
+	const char *dev = only_device(argc, argv);
 
-	if (optind != argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
 	/* A sender flushing its own messages may have write access only. */
 	fd = open_mailbox(dev, fo.flags & MBOX_FLUSH_MINE ? O_WRONLY : O_RDONLY,
 			  path, sizeof(path));
@@ -891,20 +903,12 @@ static int open_any(const char *dev, char *path, size_t size)
 
 static int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
-	};
 	struct mbox_info i;
 	char path[PATH_MAX];
-	bool json = false;
-	int c, fd, ret;
+	bool json;
+	int fd, ret;
+	const char *dev = json_and_device(argc, argv, &json);
 
-	while ((c = next_opt(argc, argv, "h", opts)) != -1)
-		json |= c == 'j';
-	const char *dev = device_arg(argc, argv);
-
-	if (optind != argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
 	fd = open_any(dev, path, sizeof(path));
 	if (fd < 0)
 		return 1;
@@ -969,10 +973,8 @@ static int cmd_limits(int argc, char **argv)
 		}
 		set = true;
 	}
-	const char *dev = device_arg(argc, argv);
+	const char *dev = only_device(argc, argv);
 
-	if (optind != argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
 	fd = open_any(dev, path, sizeof(path));
 	if (fd < 0)
 		return 1;

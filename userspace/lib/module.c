@@ -96,7 +96,7 @@ int mbox_module_load_by_name(const char *module_dir, const char *params)
 {
 	struct kmod_list *list = NULL, *l;
 	struct kmod_ctx *ctx;
-	int ret = -ENOENT;
+	int ret;
 
 	ctx = ctx_new(module_dir);
 	if (!ctx)
@@ -113,9 +113,8 @@ int mbox_module_load_by_name(const char *module_dir, const char *params)
 			ret = params_known(mod, params);
 		if (!ret)
 			ret = kmod_module_probe_insert_module(mod,
-					KMOD_PROBE_FAIL_ON_LOADED,
-					params ? params : NULL, NULL, NULL,
-					NULL);
+					KMOD_PROBE_FAIL_ON_LOADED, params,
+					NULL, NULL, NULL);
 		kmod_module_unref(mod);
 		break;
 	}
