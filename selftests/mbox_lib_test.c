@@ -341,13 +341,21 @@ TEST(headers_format_on_one_line)
 		.tid = 11, .uid = 1000, .gid = 100, .opener_uid = 0,
 		.opener_gid = 0, .delivery_count = 1,
 	};
-	char buf[512], tiny[8];
+	char buf[512], printed[512] = "", tiny[8];
+	FILE *f;
 	int n;
 
 	n = mbox_format_header(&h, buf, sizeof(buf));
 	EXPECT_STREQ("seq=42 time=2023-11-14T22:13:20.123456789Z pid=10 tid=11 uid=1000 gid=100 opener_uid=0 opener_gid=0 flags=urgent delivery=1 size=5",
 		     buf);
 	EXPECT_EQ(strlen(buf), n);
+	/* mbox_fprint_header() writes the same line and a newline. */
+	f = fmemopen(printed, sizeof(printed), "w");
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(n, mbox_fprint_header(f, &h));
+	fclose(f);
+	EXPECT_EQ(0, strncmp(printed, buf, n));
+	EXPECT_STREQ("\n", printed + n);
 	/* Truncated like snprintf: the full length back, NUL-terminated. */
 	EXPECT_EQ(n, mbox_format_header(&h, tiny, sizeof(tiny)));
 	EXPECT_STREQ("seq=42 ", tiny);
