@@ -393,9 +393,11 @@ static int cmd_load(int argc, char **argv)
 	if (ko && dir)
 		usage_error("--ko and --module-dir exclude each other");
 	params = module_params(argc - optind, argv + optind);
+	if (ko && access(ko, R_OK)) {
+		free(params);
+		return fail(ko, errno, "give the built module: mbox load --ko build/stock/mbox.ko");
+	}
 	if (ko) {
-		if (access(ko, R_OK))
-			return fail(ko, errno, "give the built module: mbox load --ko build/stock/mbox.ko");
 		ret = mbox_module_load(ko, params);
 		what = ko;
 	} else {
@@ -413,29 +415,26 @@ static int cmd_load(int argc, char **argv)
 		break;
 	case EEXIST:
 		fprintf(stderr, "mbox: the mbox module is already loaded (see 'mbox status'; 'mbox unload' first to load it with other parameters)\n");
-		free(params);
-		return 1;
+		break;
 	case ENOENT:
-		free(params);
-		if (ko)
-			return fail(ko, ENOENT, "the kernel rejected a parameter");
-		return fail(what, ENOENT, "no mbox module installed there: install it (make install) or give the file: mbox load --ko build/stock/mbox.ko");
+		fail(what, ENOENT, ko ? NULL : "no mbox module installed there: install it (make install) or give the file: mbox load --ko build/stock/mbox.ko");
+		break;
 	case EINVAL:
 		fail(what, EINVAL, "a parameter is out of range in '%s'; the kernel log names it: dmesg | tail",
 		     params);
-		free(params);
-		return 1;
+		break;
 	case EPERM:
-		free(params);
-		return fail(what, EPERM, "loading a module needs root (CAP_SYS_MODULE)");
+		fail(what, EPERM, "loading a module needs root (CAP_SYS_MODULE)");
+		break;
 	case ENOEXEC:
-		free(params);
-		return fail(what, ENOEXEC, "built for another kernel? rebuild it: make KDIR=/lib/modules/$(uname -r)/build");
+		fail(what, ENOEXEC, "built for another kernel? rebuild it: make KDIR=/lib/modules/$(uname -r)/build");
+		break;
 	default:
-		free(params);
-		return fail(what, -ret, NULL);
+		fail(what, -ret, NULL);
 	}
 	free(params);
+	if (ret)
+		return 1;
 	if (!mbox_module_status(&st) && st.loaded)
 		printf("mbox %s loaded: /dev/mbox0 .. /dev/mbox%u\n",
 		       st.version, st.nr_mailboxes ? st.nr_mailboxes - 1 : 0);
