@@ -12,7 +12,7 @@ out=/tmp/mbox-cli.out
 err=/tmp/mbox-cli.err
 
 . selftests/lib/tap.sh
-plan 24
+plan 27
 tap_on_fail() {
 	sed 's/^/# stdout: /' "$out" | head -20
 	sed 's/^/# stderr: /' "$err" | head -20
@@ -134,6 +134,34 @@ reset
 [ $rc -eq 0 ] && [ "$(grep -c '^seq=' "$out")" -eq 3 ] && [ "$(sed -n 6p "$out")" = f3 ]
 ok $? "recv --follow --timeout receives until the mailbox stays idle"
 
+timeout -s INT --preserve-status 1 "$mbox" recv $dev -n 2 > "$out" 2> "$err"
+rc1=$?
+"$mbox" send $dev once
+timeout -s INT --preserve-status 1 "$mbox" recv $dev -n 2 > "$out" 2> "$err"
+rc2=$?
+grep -qx "mbox: $dev: interrupted after 1 of 2 messages" "$err" && grep -qx once "$out"
+msg2=$?
+"$mbox" send $dev twice
+timeout -s INT --preserve-status 1 "$mbox" recv $dev --follow > "$out" 2> "$err"
+rc3=$?
+[ $rc1 -eq 1 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ $rc3 -eq 0 ] && grep -qx twice "$out"
+ok $? "an interrupted recv exits 1 unless it was told to --follow"
+
+"$mbox" send $dev gone
+"$mbox" recv $dev > /dev/full 2> "$err"
+rc1=$?
+grep -q "mbox: stdout: No space left on device (message seq [0-9]* was received but not written out)" "$err"
+msg1=$?
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ "$(queued)" = 0 ]
+ok $? "recv into a full disk fails and says which message was lost"
+
+m limits $dev --max-msgs 010
+[ $rc -eq 0 ] && grep -qx 'max_msgs: 10' "$out" && m limits $dev --max-msgs 0x20 && grep -qx 'max_msgs: 32' "$out" &&
+	m recv $dev --timeout nan && [ $rc -eq 2 ] && m load --ko /nonexistent max_bytes=1G && [ $rc -eq 2 ] &&
+	m send $dev "" && [ $rc -eq 1 ] && grep -q "the TEXT is empty" "$err" && [ "$(queued)" = 0 ]
+ok $? "numbers are decimal or 0x hex (K/M/G only where we parse them), a NaN timeout and an empty TEXT are refused"
+reset
+
 m recv 99
 [ $rc -eq 1 ] && grep -qx "mbox: /dev/mbox99: No such file or directory (is the module loaded? try 'mbox load')" "$err"
 ok $? "a missing device fails with the file name and the fix"
@@ -157,22 +185,19 @@ ok $? "status --json reports the module, its version and parameters"
 # ---- module control: last, and the module is loaded back as it was.
 ko=${MBOX_KO:-}
 if [ -z "$ko" ]; then
-	echo "ok 24 # SKIP MBOX_KO does not name the module file"
+	echo "ok 27 # SKIP MBOX_KO does not name the module file"
 	exit $failed
 fi
 params="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_msgs=$(param max_msgs) max_bytes=$(param max_bytes) max_urgent=$(param max_urgent)"
 # shellcheck disable=SC2086 # params are separate words
 trap '[ -e /sys/module/mbox ] || "$mbox" load --ko "$ko" $params > /dev/null' EXIT
 
-sleep 30 < $dev &
-holder=$!
-sleep 0.2
+exec 3< $dev
 m unload
 rc1=$rc
 grep -q "cannot unload: .* still hold.* a mailbox open" "$err"
 msg1=$?
-kill $holder
-wait $holder 2> /dev/null
+exec 3<&-
 m unload
 rc2=$rc
 m unload

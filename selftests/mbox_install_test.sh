@@ -74,7 +74,12 @@ cp "$root/etc/udev/rules.d/60-mbox.rules" /run/udev/rules.d/
 chmod 0600 /dev/mbox0 /dev/mbox1
 /lib/systemd/systemd-udevd > /tmp/udevd.log 2>&1 &
 udevd=$!
-udevadm settle -t 10 2> /dev/null
+# Events sent before udevd listens would be lost: wait until it answers.
+i=0
+until udevadm control --ping 2> /dev/null || [ $i -ge 100 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
 udevadm trigger --action=add --subsystem-match=mbox &&
 	udevadm settle -t 20 &&
 	perms=$(stat -c '%a %U:%G' /dev/mbox0 /dev/mbox3 | sort -u) &&

@@ -111,6 +111,47 @@ TEST(names_resolve_to_device_paths)
 	EXPECT_STREQ(MBOX_VERSION, mbox_version());
 }
 
+/*
+ * A name may come from someone else (a reply address): what is not a
+ * mailbox must never be opened for writing, nor block in open().
+ */
+TEST(only_mailboxes_are_opened)
+{
+	const char *file = "/tmp/mbox-lib-test.file";
+	const char *fifo = "/tmp/mbox-lib-test.fifo";
+	struct stat st;
+	int fd;
+
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(-ENOTTY, mbox_open(file, O_WRONLY));
+	EXPECT_EQ(-ENOTTY, mbox_open(file, O_RDWR));
+	ASSERT_EQ(0, stat(file, &st));
+	EXPECT_EQ(0, st.st_size);
+	unlink(fifo);
+	ASSERT_EQ(0, mkfifo(fifo, 0600));
+	/* No reader: an open() for writing would block here for ever. */
+	EXPECT_EQ(-ENOTTY, mbox_open(fifo, O_WRONLY));
+	EXPECT_EQ(-ENOTTY, mbox_open("/dev/null", O_WRONLY));
+	unlink(fifo);
+	unlink(file);
+}
+
+TEST_F(lib, recv_refuses_a_file_not_in_header_mode)
+{
+	char msg[100], buf[200];
+
+	/* A payload long enough to be mistaken for a header. */
+	memset(msg, 'x', sizeof(msg));
+	ASSERT_EQ(0, mbox_set_header_mode(self->rd, 0));
+	ASSERT_EQ(sizeof(msg), mbox_send(self->wr, msg, sizeof(msg), -1));
+	EXPECT_EQ(-EPROTO, mbox_recv(self->rd, NULL, buf, sizeof(buf), 0));
+	ASSERT_EQ(5, mbox_send(self->wr, "short", 5, -1));
+	EXPECT_EQ(-EPROTO, mbox_recv(self->rd, NULL, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, mbox_set_header_mode(self->rd, 1));
+}
+
 TEST_F(lib, send_and_recv_fill_the_header)
 {
 	struct mbox_msg_header h;

@@ -8,6 +8,7 @@
  * message names the file and, where there is one, the likely fix.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/utsname.h>
 
 #include "mbox.h"
@@ -103,25 +105,35 @@ static int open_mailbox(const char *name, int flags, char *path, size_t size)
 }
 
 /*
- * A number for option @opt: decimal or 0x hex, with an optional K, M or G
- * (binary) suffix, at most @max.  Anything else is a usage error.
+ * A number for option @opt: decimal, or hexadecimal after 0x, with an
+ * optional K, M or G (binary) suffix when @suffix, at most @max.  Anything
+ * else is a usage error.
  */
 static unsigned long long parse_number(const char *opt, const char *s,
-				       unsigned long long max)
+				       unsigned long long max, bool suffix)
 {
 	unsigned long long v, mult = 1;
+	const char *digits = s;
+	int base = 10;
 	char *end;
 
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	/* strtoull would take a sign or spaces; no number here has them. */
+	if (!isxdigit((unsigned char)*digits))
+		usage_error("%s: '%s' is not a number", opt, s);
 	errno = 0;
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+	v = strtoull(digits, &end, base);
+	if (errno)
 		usage_error("%s: '%s' is not a number", opt, s);
-	v = strtoull(s, &end, 0);
-	if (end == s || errno)
-		usage_error("%s: '%s' is not a number", opt, s);
-	switch (*end) {
-	case 'k': case 'K': mult = 1ULL << 10; end++; break;
-	case 'm': case 'M': mult = 1ULL << 20; end++; break;
-	case 'g': case 'G': mult = 1ULL << 30; end++; break;
+	if (suffix) {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ULL << 10; end++; break;
+		case 'm': case 'M': mult = 1ULL << 20; end++; break;
+		case 'g': case 'G': mult = 1ULL << 30; end++; break;
+		}
 	}
 	if (*end)
 		usage_error("%s: '%s' is not a number", opt, s);
@@ -138,7 +150,8 @@ static int parse_timeout(const char *s)
 
 	errno = 0;
 	secs = strtod(s, &end);
-	if (end == s || *end || errno || secs < 0 || secs > INT_MAX / 1000)
+	/* Written so that NaN fails too. */
+	if (end == s || *end || errno || !(secs >= 0 && secs <= INT_MAX / 1000))
 		usage_error("--timeout: '%s' is not a number of seconds", s);
 	return (int)(secs * 1000 + 0.5);
 }
@@ -288,8 +301,8 @@ static void print_escaped(FILE *f, const unsigned char *s, size_t len)
 
 enum output { OUT_TEXT, OUT_JSON, OUT_RAW };
 
-static void print_message(enum output out, const struct mbox_msg_header *h,
-			  const void *data, size_t len)
+static int print_message(enum output out, const struct mbox_msg_header *h,
+			 const void *data, size_t len)
 {
 	switch (out) {
 	case OUT_RAW:
@@ -311,7 +324,10 @@ static void print_message(enum output out, const struct mbox_msg_header *h,
 		mbox_fprint_header(stdout, h);
 		print_escaped(stdout, data, len);
 	}
-	fflush(stdout);
+	/* The message is dequeued already: at least say it did not get out. */
+	if (fflush(stdout) || ferror(stdout))
+		return -(errno ? errno : EIO);
+	return 0;
 }
 
 /* ---- commands ------------------------------------------------------------ */
@@ -355,7 +371,8 @@ static char *module_params(int argc, char **argv)
 		if (!known)
 			usage_error("'%s' is not a module parameter (NAME=VALUE, NAME one of nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent)",
 				    argv[i]);
-		parse_number(argv[i], eq + 1, ULONG_MAX);
+		/* The kernel parses these: plain numbers only. */
+		parse_number(argv[i], eq + 1, ULONG_MAX, false);
 		len += strlen(argv[i]) + 1;
 	}
 	params = calloc(1, len);
@@ -594,6 +611,11 @@ static int cmd_send(int argc, char **argv)
 			strcat(buf, argv[i]);
 		}
 		len = strlen(buf);
+		if (!len) {
+			fprintf(stderr, "mbox: the TEXT is empty: nothing to send (a mailbox has no empty messages)\n");
+			ret = 1;
+			goto out;
+		}
 		n = mbox_send(fd, buf, len, timeout_ms);
 		if (n < 0)
 			ret = send_failed(fd, path, -n, len, timeout_ms);
@@ -663,6 +685,46 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Receive one message within @timeout_ms (-1: no limit), waiting in short
+ * slices: a signal that lands just before a wait starts is then noticed
+ * at the end of the slice instead of being lost.  -EINTR once stopped.
+ */
+#define RECV_SLICE_MS	200
+
+static ssize_t recv_until_stopped(int fd, struct mbox_msg_header *hdr,
+				  void **bufp, size_t *capp, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	ssize_t n;
+
+	for (;;) {
+		int slice = RECV_SLICE_MS;
+
+		if (stop)
+			return -EINTR;
+		if (timeout_ms >= 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left < slice)
+				slice = left > 0 ? (int)left : 0;
+		}
+		n = mbox_recv_alloc(fd, hdr, bufp, capp, slice);
+		if (n >= 0 || (n != -ETIMEDOUT && n != -EAGAIN && n != -EINTR))
+			return n;
+		if (timeout_ms >= 0 && now_ms() >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
 static int cmd_recv(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -686,7 +748,7 @@ static int cmd_recv(int argc, char **argv)
 
 	while ((c = next_opt(argc, argv, "hn:t:f", opts)) != -1) {
 		switch (c) {
-		case 'n': count = parse_number("--count", optarg, ULLONG_MAX); break;
+		case 'n': count = parse_number("--count", optarg, ULLONG_MAX, true); break;
 		case 't': timeout_ms = parse_timeout(optarg); break;
 		case 'f': follow = true; break;
 		case 'j': out = OUT_JSON; break;
@@ -708,11 +770,18 @@ static int cmd_recv(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	while (!stop && (follow || got < count)) {
-		n = mbox_recv_alloc(fd, &hdr, &buf, &cap, timeout_ms);
-		if (n == -EINTR && stop)
+	while (follow || got < count) {
+		n = recv_until_stopped(fd, &hdr, &buf, &cap, timeout_ms);
+		if (n == -EINTR) {
+			/* Stopping a --follow is its normal end. */
+			if (!follow) {
+				fprintf(stderr, "mbox: %s: interrupted after %llu of %llu messages\n",
+					path, got, count);
+				ret = 1;
+			}
 			break;
-		if (n == -ETIMEDOUT || n == -EAGAIN) {
+		}
+		if (n == -ETIMEDOUT) {
 			if (follow && got)
 				break;	/* idle for the whole timeout: done */
 			fprintf(stderr, "mbox: %s: no message within %g s\n",
@@ -724,7 +793,12 @@ static int cmd_recv(int argc, char **argv)
 			ret = fail(path, -n, NULL);
 			break;
 		}
-		print_message(out, &hdr, buf, n);
+		if (print_message(out, &hdr, buf, n)) {
+			ret = fail("stdout", errno ? errno : EIO,
+				   "message seq %llu was received but not written out",
+				   (unsigned long long)hdr.seq);
+			break;
+		}
 		got++;
 	}
 	free(buf);
@@ -793,7 +867,8 @@ static int cmd_flush(int argc, char **argv)
 			fo.flags |= MBOX_FLUSH_MINE;
 		} else if (c == 'u') {
 			fo.flags |= MBOX_FLUSH_UP_TO_SEQ;
-			fo.up_to = parse_number("--up-to", optarg, ULLONG_MAX);
+			fo.up_to = parse_number("--up-to", optarg, ULLONG_MAX,
+						 false);
 		} else if (c == 'j') {
 			json = true;
 		}
@@ -842,7 +917,7 @@ static int cmd_urgent(int argc, char **argv)
 		case 'u':
 			u.flush_flags |= MBOX_FLUSH_UP_TO_SEQ;
 			u.up_to_seq = parse_number("--up-to", optarg,
-						   ULLONG_MAX);
+						   ULLONG_MAX, false);
 			break;
 		case 'j': json = true; break;
 		}
@@ -955,19 +1030,19 @@ static int cmd_limits(int argc, char **argv)
 		switch (c) {
 		case 's':
 			l.max_msg_size = parse_number("--max-msg-size", optarg,
-						      UINT32_MAX);
+						      UINT32_MAX, true);
 			break;
 		case 'n':
 			l.max_msgs = parse_number("--max-msgs", optarg,
-						  UINT32_MAX);
+						  UINT32_MAX, true);
 			break;
 		case 'b':
 			l.max_bytes = parse_number("--max-bytes", optarg,
-						   ULLONG_MAX);
+						   ULLONG_MAX, true);
 			break;
 		case 'u':
 			l.max_urgent = parse_number("--max-urgent", optarg,
-						    UINT32_MAX);
+						    UINT32_MAX, true);
 			break;
 		}
 		set = true;

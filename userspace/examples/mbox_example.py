@@ -91,7 +91,10 @@ def main():
     poller.register(rd, select.POLLIN | select.POLLPRI)
     received = 0
     while received < 4:
-        for _, events in poller.poll(10000):
+        ready = poller.poll(10000)
+        if not ready:
+            sys.exit(f"mbox_example.py: {dev}: no message within 10 s")
+        for _, events in ready:
             if events & select.POLLPRI:
                 print("EPOLLPRI: an urgent message is waiting")
             hdr, payload = receive(rd)

@@ -5,7 +5,8 @@
  *   rpc_server [REQUEST_DEV]        (default /dev/mbox0)
  *
  * Each request is one message "REPLY_DEV ID VERB [ARG...]"; the answer goes
- * to mailbox REPLY_DEV as one message "ID ok RESULT" or "ID error WHY".
+ * to mailbox REPLY_DEV ("N" or "mboxN", nothing else) as one message
+ * "ID ok RESULT" or "ID error WHY".
  * Verbs: upper TEXT, add N..., whoami, quit.
  *
  * The server never trusts what a request says about its sender: whoami
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,23 @@
 
 static void reply(const char *dev, const char *id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * A reply address must name a mailbox: "N" or "mboxN".  mbox_open() also
+ * refuses what is not a mailbox, but a server should not even try a path
+ * a client chose.
+ */
+static bool mailbox_name(const char *s)
+{
+	if (!strncmp(s, "mbox", 4))
+		s += 4;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
 
 static void reply(const char *dev, const char *id, const char *fmt, ...)
 {
@@ -59,7 +78,8 @@ int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : "/dev/mbox0";
 	struct mbox_msg_header h;
-	char req[4096];
+	size_t cap = 4096;
+	char *req = malloc(cap);
 	int fd, served = 0;
 
 	fd = mbox_open(dev, O_RDONLY);
@@ -72,14 +92,18 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		char *save, *reply_dev, *id, *verb, *arg;
-		ssize_t n = mbox_recv(fd, &h, req, sizeof(req) - 1, -1);
+		/* Any size is taken off the queue, so none can block it. */
+		ssize_t n = req ? mbox_recv_alloc(fd, &h, (void **)&req, &cap, -1) :
+			    -ENOMEM;
 
-		if (n == -EMSGSIZE && !mbox_peek(fd, &h)) {
-			/* Too big for a request: drop it, or it blocks the queue. */
-			fprintf(stderr, "rpc_server: dropping seq %llu: %u bytes\n",
-				(unsigned long long)h.seq, h.size);
-			mbox_flush(fd, MBOX_FLUSH_UP_TO_SEQ, h.seq, NULL);
-			continue;
+		if (n >= 0 && (size_t)n == cap) {
+			/* Room for the terminating NUL. */
+			char *p = realloc(req, cap + 1);
+
+			if (!p)
+				continue;
+			req = p;
+			cap++;
 		}
 		if (n < 0) {
 			fprintf(stderr, "rpc_server: %s: %s\n", dev,
@@ -91,7 +115,7 @@ int main(int argc, char **argv)
 		id = strtok_r(NULL, " ", &save);
 		verb = strtok_r(NULL, " ", &save);
 		arg = strtok_r(NULL, "", &save);
-		if (!reply_dev || !id || !verb) {
+		if (!reply_dev || !id || !verb || !mailbox_name(reply_dev)) {
 			fprintf(stderr, "rpc_server: malformed request seq %llu from pid %d\n",
 				(unsigned long long)h.seq, h.pid);
 			continue;
@@ -130,6 +154,7 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("rpc_server: served %d requests\n", served);
+	free(req);
 	close(fd);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "mbox.h"
@@ -76,7 +77,9 @@ int mbox_set_header_mode(int fd, int on)
 
 int mbox_open(const char *name, int flags)
 {
+	struct mbox_mode mode;
 	char path[PATH_MAX];
+	struct stat st;
 	int fd, ret;
 
 	if (flags & ~(O_ACCMODE | O_NONBLOCK | O_CLOEXEC))
@@ -84,16 +87,27 @@ int mbox_open(const char *name, int flags)
 	ret = mbox_path(name, path, sizeof(path));
 	if (ret)
 		return ret;
-	fd = open(path, flags | O_CLOEXEC);
+	/*
+	 * Never open what cannot be a mailbox: a name may come from someone
+	 * else (a request's reply address), and opening a FIFO or a regular
+	 * file for writing on their say-so is a confused deputy.
+	 */
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENOTTY;
+	fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if ((flags & O_ACCMODE) != O_WRONLY) {
+	/* Readers get header mode; writers only prove it is a mailbox. */
+	if ((flags & O_ACCMODE) != O_WRONLY)
 		ret = mbox_set_header_mode(fd, 1);
-		if (ret) {
-			/* Not a mailbox (ENOTTY), or gone: say so, leak nothing. */
-			close(fd);
-			return ret;
-		}
+	else
+		ret = mbox_get_mode(fd, &mode);
+	if (ret) {
+		/* Not a mailbox (ENOTTY), or gone: say so, leak nothing. */
+		close(fd);
+		return ret;
 	}
 	return fd;
 }
@@ -200,8 +214,12 @@ static ssize_t recv_once(int fd, struct mbox_msg_header *hdr, void *buf,
 		if (ret)
 			return ret;
 	}
-	/* A file not in header mode, or a header older than the first one. */
-	if ((size_t)n < sizeof(*hdr) || hdr->hdr_size < sizeof(*hdr))
+	/*
+	 * What a header-mode read returns says how long it is; anything else
+	 * (a file not in header mode) is refused rather than trusted.
+	 */
+	if ((size_t)n < sizeof(*hdr) || hdr->hdr_size < sizeof(*hdr) ||
+	    hdr->hdr_size > (size_t)n || (size_t)n - hdr->hdr_size != hdr->size)
 		return -EPROTO;
 	n -= hdr->hdr_size;
 	/*
@@ -266,7 +284,9 @@ ssize_t mbox_recv_alloc(int fd, struct mbox_msg_header *hdr, void **bufp,
 		if (timeout_ms > 0) {
 			int64_t left = deadline - now_ms();
 
-			wait = left > 0 ? (int)left : 0;
+			if (left <= 0)
+				return -ETIMEDOUT;
+			wait = (int)left;
 		}
 	}
 }

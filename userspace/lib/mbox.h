@@ -10,8 +10,10 @@
  *    descriptors the caller shares between threads.
  *  - Timeouts are in milliseconds: -1 waits as the descriptor says (blocking
  *    unless it was opened with O_NONBLOCK), 0 never waits (-EAGAIN), a
- *    positive value waits at most that long (-ETIMEDOUT).  Waiting is done
- *    with poll(); a signal ends it with -EINTR.
+ *    positive value waits at most that long (-ETIMEDOUT).  Timed waits
+ *    are done with poll(), which a signal ends with -EINTR; with -1 a
+ *    signal acts as on read() and write() (-EINTR, or a restart under
+ *    SA_RESTART).
  *
  * The device contract (message sizes, limits, credentials, errors) is in
  * <linux/mbox.h> and mbox(4); this library adds no semantics of its own.
@@ -38,7 +40,9 @@ const char *mbox_version(void);
  * access mode and O_NONBLOCK; O_CLOEXEC is always added.  A file opened for
  * reading is switched to header mode (MBOX_MODE_HEADER), which mbox_recv()
  * needs.  Returns the descriptor or a negative errno (-ENOENT: no such
- * mailbox, is the module loaded?; -EACCES: the node's permissions).
+ * mailbox, is the module loaded?; -EACCES: the node's permissions;
+ * -ENOTTY: not a mailbox, and then nothing was opened unless it is a
+ * character device, which is closed again).
  */
 int mbox_open(const char *name, int flags);
 
@@ -66,7 +70,8 @@ ssize_t mbox_sendv(int fd, const struct iovec *iov, int iovcnt,
  * into @buf.  Returns the payload length or a negative errno: -EMSGSIZE
  * when @size is too small (the message stays queued; hdr->size is not
  * known then, use mbox_recv_alloc() or mbox_pending()), -EAGAIN,
- * -ETIMEDOUT, -EINTR, -EFAULT.  The file must be in header mode.
+ * -ETIMEDOUT, -EINTR, -EFAULT.  The file must be in header mode: on a file
+ * that is not, the message is consumed and -EPROTO returned.
  */
 ssize_t mbox_recv(int fd, struct mbox_msg_header *hdr, void *buf,
 		  size_t size, int timeout_ms);
