@@ -40,6 +40,7 @@ CLI := $(BUILD)/bin/mbox
 MANPAGES := $(wildcard userspace/man/*.[0-9])
 KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
+BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
 	man-check clean help
@@ -64,9 +65,14 @@ deps:
 
 $(DEPS_STAMP): $(VM)/deps.sh
 	@$(VM)/deps.sh
+	@mkdir -p $(BUILD) && touch $@ $(BUILD_DEPS_STAMP)
+
+# Building and installing need less than testing (no QEMU, no sources).
+$(BUILD_DEPS_STAMP): $(VM)/deps.sh
+	@$(VM)/deps.sh --build
 	@mkdir -p $(BUILD) && touch $@
 
-module: $(DEPS_STAMP)
+module: $(BUILD_DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/stock
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/stock W=1 modules
 
@@ -78,7 +84,7 @@ tests: $(TESTS)
 
 userspace: $(LIB_A) $(LIB_SO) $(CLI) $(EXAMPLES)
 
-$(BUILD)/lib/%.o: userspace/lib/%.c userspace/lib/mbox.h uapi/linux/mbox.h VERSION
+$(BUILD)/lib/%.o: userspace/lib/%.c userspace/lib/mbox.h uapi/linux/mbox.h VERSION | $(BUILD_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
@@ -153,24 +159,37 @@ KRELEASE = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/genera
 MODDIR = /lib/modules/$(KRELEASE)/extra
 
 # Every file 'make install' writes, relative to DESTDIR; 'make uninstall'
-# removes exactly these.
-INSTALLED = $(MODDIR)/mbox.ko \
-	$(INCLUDEDIR)/linux/mbox.h $(INCLUDEDIR)/mbox.h \
+# removes exactly these.  install = install-module + install-userspace;
+# with DKMS managing the module, install only the second.
+INSTALLED_MODULE = $(MODDIR)/mbox.ko
+INSTALLED_USERSPACE = $(INCLUDEDIR)/linux/mbox.h $(INCLUDEDIR)/mbox.h \
 	$(LIBDIR)/libmbox.so.$(VERSION) $(LIBDIR)/libmbox.so.$(SOMAJOR) \
 	$(LIBDIR)/libmbox.so $(LIBDIR)/libmbox.a $(LIBDIR)/pkgconfig/libmbox.pc \
 	$(BINDIR)/mbox \
 	$(MANDIR)/man1/mbox.1 $(MANDIR)/man3/libmbox.3 $(MANDIR)/man4/mbox.4 \
-	$(SYSCONFDIR)/udev/rules.d/60-mbox.rules \
-	$(SYSCONFDIR)/modprobe.d/mbox.conf $(SYSCONFDIR)/modules-load.d/mbox.conf
+	$(SYSCONFDIR)/udev/rules.d/60-mbox.rules
+# Configuration the user may edit: installed only when absent, removed only
+# when unchanged.
+INSTALLED_CONFIG = $(SYSCONFDIR)/modprobe.d/mbox.conf:packaging/modprobe.conf \
+	$(SYSCONFDIR)/modules-load.d/mbox.conf:packaging/modules-load.conf
+INSTALLED = $(INSTALLED_MODULE) $(INSTALLED_USERSPACE) \
+	$(foreach c,$(INSTALLED_CONFIG),$(firstword $(subst :, ,$(c))))
 
-.PHONY: install uninstall installed-files dkms-install dkms-remove
+.PHONY: install install-module install-userspace uninstall installed-files \
+	dkms-install dkms-remove
 
 installed-files:
 	@printf '%s\n' $(INSTALLED)
 
-install: module userspace
+install: install-module install-userspace
+
+# depmod runs below, for the real system only: a staging tree gets no index.
+install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/stock INSTALL_MOD_PATH=$(DESTDIR) \
-		INSTALL_MOD_DIR=extra CONFIG_MODULE_SIG_ALL= modules_install
+		INSTALL_MOD_DIR=extra CONFIG_MODULE_SIG_ALL= DEPMOD=true modules_install
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KRELEASE); fi
+
+install-userspace: userspace
 	install -D -m 644 uapi/linux/mbox.h $(DESTDIR)$(INCLUDEDIR)/linux/mbox.h
 	install -D -m 644 userspace/lib/mbox.h $(DESTDIR)$(INCLUDEDIR)/mbox.h
 	install -D -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libmbox.so.$(VERSION)
@@ -186,22 +205,35 @@ install: module userspace
 	install -D -m 644 userspace/man/libmbox.3 $(DESTDIR)$(MANDIR)/man3/libmbox.3
 	install -D -m 644 userspace/man/mbox.4 $(DESTDIR)$(MANDIR)/man4/mbox.4
 	install -D -m 644 packaging/60-mbox.rules $(DESTDIR)$(SYSCONFDIR)/udev/rules.d/60-mbox.rules
-	install -D -m 644 packaging/modprobe.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/mbox.conf
-	install -D -m 644 packaging/modules-load.conf $(DESTDIR)$(SYSCONFDIR)/modules-load.d/mbox.conf
-	@# On the real system: the module index, the linker cache, the group.
+	@for c in $(INSTALLED_CONFIG); do \
+		dst=$(DESTDIR)$${c%%:*}; \
+		if [ -e "$$dst" ]; then echo "kept $$dst (yours)"; \
+		else install -D -m 644 $${c#*:} "$$dst"; fi; \
+	done
+	@# On the real system: the linker cache, the group, udev's rules.
 	@if [ -z "$(DESTDIR)" ]; then \
-		depmod -a $(KRELEASE); ldconfig; \
+		ldconfig; \
 		getent group mbox > /dev/null || groupadd --system mbox; \
 		if command -v udevadm > /dev/null; then udevadm control --reload || true; fi; \
 		echo 'installed: add users to group mbox to give them the mailboxes'; \
 	fi
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	@# In a staging tree, the directories install made go too; the real
-	@# system's /usr/local/... and /etc/... directories stay.
-	@if [ -n "$(DESTDIR)" ] && [ -d "$(DESTDIR)" ]; then \
-		find "$(DESTDIR)" -mindepth 1 -depth -type d -empty -delete; \
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_MODULE) $(INSTALLED_USERSPACE))
+	@for c in $(INSTALLED_CONFIG); do \
+		dst=$(DESTDIR)$${c%%:*}; \
+		if [ -e "$$dst" ] && ! cmp -s "$$dst" $${c#*:}; then \
+			echo "kept $$dst (edited)"; else rm -f "$$dst"; fi; \
+	done
+	@# In a staging tree, the directories that held our files go too when
+	@# empty (never DESTDIR itself); the real system's stay.
+	@if [ -n "$(DESTDIR)" ]; then \
+		for f in $(INSTALLED); do \
+			d=$$(dirname $$f); \
+			while [ "$$d" != / ] && rmdir "$(DESTDIR)$$d" 2> /dev/null; do \
+				d=$$(dirname $$d); \
+			done; \
+		done; \
 	else \
 		depmod -a $(KRELEASE); ldconfig; \
 	fi

@@ -13,7 +13,7 @@ abi=$(headers_abi)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . selftests/lib/tap.sh
-plan 6
+plan 7
 
 # DKMS, in trees of its own so the machine's DKMS state is not touched.
 pkg=$tmp/pkg
@@ -42,6 +42,8 @@ params=$(modinfo -F parm "$mi")
 ok $? "modinfo shows description, author, license, version and each parameter with its default"
 
 dest=$tmp/dest
+# Something of the staging tree's own, which uninstall must leave alone.
+mkdir -p "$dest/srv/empty"
 make -s install DESTDIR="$dest" > "$tmp/install.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/install.log" | tail -20
@@ -95,10 +97,24 @@ ok $? "the installed command and man pages work"
 
 make -s uninstall DESTDIR="$dest" > "$tmp/uninstall.log" 2>&1
 rc=$?
-left=$(find "$dest" -mindepth 1 2>/dev/null)
-[ -z "$left" ] || printf '%s\n' "$left" | sed 's/^/# left: /'
-[ $rc -eq 0 ] && [ -z "$left" ]
-ok $? "make uninstall DESTDIR=... leaves the tree empty"
+left=$(cd "$dest" && find . -mindepth 1 | LC_ALL=C sort | tr '\n' ' ')
+[ "$left" = "./srv ./srv/empty " ] || echo "# left: $left"
+[ $rc -eq 0 ] && [ "$left" = "./srv ./srv/empty " ]
+ok $? "make uninstall DESTDIR=... removes all it installed and nothing else"
+
+# A configuration file the user edited survives a reinstall and an
+# uninstall; install-userspace alone installs no module.
+conf=$dest/etc/modprobe.d/mbox.conf
+mkdir -p "$(dirname "$conf")"
+echo 'options mbox nr_mailboxes=8' > "$conf"
+make -s install-userspace DESTDIR="$dest" > "$tmp/install2.log" 2>&1 &&
+	grep -q "kept $conf (yours)" "$tmp/install2.log" &&
+	[ "$(cat "$conf")" = 'options mbox nr_mailboxes=8' ] &&
+	[ ! -e "$dest/lib/modules" ] && [ -e "$dest/usr/local/bin/mbox" ] &&
+	make -s uninstall DESTDIR="$dest" > "$tmp/uninstall2.log" 2>&1 &&
+	grep -q "kept $conf (edited)" "$tmp/uninstall2.log" &&
+	[ "$(cd "$dest" && find . -type f)" = ./etc/modprobe.d/mbox.conf ]
+ok $? "an edited modprobe.d file is kept by install and uninstall; install-userspace installs no module"
 
 # For the VM's modprobe and udev test.
 rm -rf build/destdir

@@ -1,17 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Install, with apt-get, the Debian packages the build and the VM need that
-# are missing.  With --check, only report whether anything is missing.
+# are missing.  With --build, only those that building and installing the
+# module and user space need (make, make install); with --check, only
+# report whether anything is missing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+build_packages=(build-essential pkg-config kmod libkmod-dev linux-headers-amd64)
 packages=(
-	build-essential gcc-multilib pkg-config bc flex bison libelf-dev libssl-dev
-	dwarves kmod libkmod-dev liburing-dev sparse
-	linux-headers-amd64 linux-source-6.1
+	"${build_packages[@]}"
+	gcc-multilib bc flex bison libelf-dev libssl-dev dwarves liburing-dev sparse
+	linux-source-6.1
 	qemu-system-x86 busybox-static cpio xz-utils python3 coreutils
 	groff-base dkms udev
 )
+if [ "${1:-}" = --build ]; then
+	packages=("${build_packages[@]}")
+	shift
+fi
 
 missing=()
 for p in "${packages[@]}"; do
