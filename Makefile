@@ -56,6 +56,9 @@ help:
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
 	@echo 'make deps         install the Debian packages that are missing'
+	@echo 'make install      module, libmbox, mbox, headers, man pages, udev rule (DESTDIR=, PREFIX=/usr/local)'
+	@echo 'make install-userspace  the same without the module (with DKMS); make uninstall'
+	@echo 'make dkms-install / dkms-remove   the module through DKMS, rebuilt for each kernel'
 	@echo 'make KDIR=/lib/modules/$$(uname -r)/build   build for the running kernel'
 	@echo 'Cache: $(MBOX_CACHE) (MBOX_CACHE=...); VM options: selftests/vm/run.sh --help'
 
