@@ -27,7 +27,7 @@ KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	bench-smoke clean help
+	bench-smoke stress fuzz clean help
 
 all: module tests userspace
 
@@ -39,6 +39,8 @@ help:
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
+	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
+	@echo 'make fuzz DURATION=S [SEED=N]     the fuzzer for S seconds (debug kernel; LANE=stock for the stock one)'
 	@echo 'make deps         install the Debian packages that are missing'
 	@echo 'make KDIR=/lib/modules/$$(uname -r)/build   build for the running kernel'
 	@echo 'Cache: $(MBOX_CACHE) (MBOX_CACHE=...); VM options: selftests/vm/run.sh --help'
@@ -93,6 +95,20 @@ vm-run: all $(if $(filter debug,$(LANE)),module-debug)
 
 vm: all
 	@$(VM)/run.sh --lane $(LANE) --interactive
+
+# Longer runs of the stress test and the fuzzer, by default in the debug
+# kernel (LANE=stock for the stock one); any failure prints the seed.
+DURATION ?= 300
+HOSTILE_LANE = $(if $(filter command line,$(origin LANE)),$(LANE),debug)
+HOSTILE_TIMEOUT = $$(( $(DURATION) * 3 + 600 ))
+
+stress: all module-debug
+	@MBOX_CMD='MBOX_STRESS_SECONDS=$(DURATION) $(if $(SEED),MBOX_STRESS_SEED=$(SEED)) build/selftests/mbox_stress_test' \
+		$(VM)/run.sh --lane $(HOSTILE_LANE) --timeout $(HOSTILE_TIMEOUT)
+
+fuzz: all module-debug
+	@MBOX_CMD='MBOX_FUZZ_SECONDS=$(DURATION) $(if $(SEED),MBOX_FUZZ_SEED=$(SEED)) build/selftests/mbox_fuzz_test' \
+		$(VM)/run.sh --lane $(HOSTILE_LANE) --timeout $(HOSTILE_TIMEOUT)
 
 demo: all
 	@$(VM)/run.sh --lane stock -- sh $(VM)/demo.sh
