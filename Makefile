@@ -43,7 +43,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	man-check clean help
+	man-check stress fuzz clean help
 
 all: module tests userspace
 
@@ -55,6 +55,8 @@ help:
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
+	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
+	@echo 'make fuzz DURATION=S [SEED=N]     the fuzzer for S seconds (debug kernel; LANE=stock for the stock one)'
 	@echo 'make deps         install the Debian packages that are missing'
 	@echo 'make install      module, libmbox, mbox, headers, man pages, udev rule (DESTDIR=, PREFIX=/usr/local)'
 	@echo 'make install-userspace  the same without the module (with DKMS); make uninstall'
@@ -146,6 +148,20 @@ vm-run: all $(if $(filter debug,$(LANE)),module-debug)
 
 vm: all
 	@$(VM)/run.sh --lane $(LANE) --interactive
+
+# Longer runs of the stress test and the fuzzer, by default in the debug
+# kernel (LANE=stock for the stock one); any failure prints the seed.
+DURATION ?= 300
+HOSTILE_LANE = $(if $(filter command line,$(origin LANE)),$(LANE),debug)
+HOSTILE_TIMEOUT = $$(( $(DURATION) * 3 + 600 ))
+
+stress: all module-debug
+	@MBOX_CMD='MBOX_STRESS_SECONDS=$(DURATION) $(if $(SEED),MBOX_STRESS_SEED=$(SEED)) build/selftests/mbox_stress_test' \
+		$(VM)/run.sh --lane $(HOSTILE_LANE) --timeout $(HOSTILE_TIMEOUT)
+
+fuzz: all module-debug
+	@MBOX_CMD='MBOX_FUZZ_SECONDS=$(DURATION) $(if $(SEED),MBOX_FUZZ_SEED=$(SEED)) build/selftests/mbox_fuzz_test' \
+		$(VM)/run.sh --lane $(HOSTILE_LANE) --timeout $(HOSTILE_TIMEOUT)
 
 demo: all
 	@$(VM)/run.sh --lane stock -- sh $(VM)/demo.sh
