@@ -23,11 +23,12 @@ TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 # The compat test also runs as a 32-bit program, through compat_ioctl.
 TESTS += $(BUILD)/selftests/mbox_compat_test_32
 EXAMPLES := $(patsubst userspace/examples/%.c,$(BUILD)/examples/%,$(wildcard userspace/examples/*.c))
+BENCH := $(BUILD)/bench/mbox_bench
 KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	bench-smoke clean help
+	bench clean help
 
 all: module tests userspace
 
@@ -37,6 +38,8 @@ help:
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
+	@echo 'make bench        mbox against pipes, sockets and message queues in the VM'
+	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -s 1,2")'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
 	@echo 'make deps         install the Debian packages that are missing'
@@ -61,9 +64,13 @@ module-debug: $(DEPS_STAMP)
 
 tests: $(TESTS)
 
-userspace: $(EXAMPLES)
+userspace: $(EXAMPLES) $(BENCH)
 
 $(BUILD)/examples/%: userspace/examples/%.c uapi/linux/mbox.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/%: userspace/bench/%.c uapi/linux/mbox.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $<
 
@@ -96,6 +103,11 @@ vm: all
 
 demo: all
 	@$(VM)/run.sh --lane stock -- sh $(VM)/demo.sh
+
+# Not part of 'make check' (minutes, and timing means nothing there); a
+# smoke run of the same program is (selftests/mbox_bench_smoke.sh).
+bench: all
+	@BENCH_ARGS='$(BENCH_ARGS)' userspace/bench/bench.sh
 
 clean:
 	rm -rf $(BUILD)

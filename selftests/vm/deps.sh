@@ -10,6 +10,8 @@ packages=(
 	dwarves kmod libkmod-dev liburing-dev sparse
 	linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio xz-utils python3 coreutils
+	# make bench: the reference tools it runs and the chart it draws
+	linux-perf rt-tests gnuplot-nox
 )
 
 missing=()
