@@ -61,8 +61,12 @@ void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 {
 	const struct cred *fcred = file->f_cred;
 
-	msg->tgid = get_task_pid(current, PIDTYPE_TGID);
-	msg->tid = get_task_pid(current, PIDTYPE_PID);
+	/*
+	 * A task's own pids change only through its own exec, so current
+	 * can take its references without get_task_pid()'s RCU section.
+	 */
+	msg->tgid = get_pid(task_tgid(current));
+	msg->tid = get_pid(task_pid(current));
 	msg->uid = current_euid();
 	msg->gid = current_egid();
 	msg->opener_uid = fcred->euid;
