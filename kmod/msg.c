@@ -30,13 +30,57 @@ struct mbox_msg *mbox_msg_alloc(size_t size)
 	memset(msg, 0, sizeof(*msg));
 	INIT_LIST_HEAD(&msg->node);
 	msg->size = size;
+	msg->room = size;
 	return msg;
+}
+
+/*
+ * A consumed message of at most this many payload bytes may be kept as
+ * the mailbox's spare: two pages' worth, so 4 KiB messages are reused too.
+ * The spare stays charged to the memory cgroup of the writer that
+ * allocated it, as a pipe's cached page does.
+ */
+#define MBOX_SPARE_MAX_ROOM	(2 * PAGE_SIZE - sizeof(struct mbox_msg))
+
+/* A message for @size bytes: @mb's spare if it is big enough, else new. */
+struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size)
+{
+	struct mbox_msg *msg = xchg(&mb->spare, NULL);
+	u32 room;
+
+	if (!msg)
+		return mbox_msg_alloc(size);
+	if (msg->room < size) {
+		kvfree(msg);
+		return mbox_msg_alloc(size);
+	}
+	room = msg->room;
+	memset(msg, 0, sizeof(*msg));
+	INIT_LIST_HEAD(&msg->node);
+	msg->size = size;
+	msg->room = room;
+	return msg;
+}
+
+static void mbox_msg_put_pids(struct mbox_msg *msg)
+{
+	put_pid(msg->tgid);
+	put_pid(msg->tid);
 }
 
 void mbox_msg_free(struct mbox_msg *msg)
 {
-	put_pid(msg->tgid);
-	put_pid(msg->tid);
+	mbox_msg_put_pids(msg);
+	kvfree(msg);
+}
+
+/* Free @msg, or keep it as @mb's spare if there is none and it is small. */
+void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
+{
+	mbox_msg_put_pids(msg);
+	if (msg->room <= MBOX_SPARE_MAX_ROOM && !READ_ONCE(mb->spare) &&
+	    !cmpxchg(&mb->spare, NULL, msg))
+		return;
 	kvfree(msg);
 }
 

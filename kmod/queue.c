@@ -33,6 +33,7 @@ void mbox_init(struct mbox *mb, unsigned int index,
 	mb->max_bytes = limits->max_bytes;
 	mb->max_urgent = limits->max_urgent;
 	mb->next_seq = 1;
+	mb->spare = NULL;
 	mb->index = index;
 }
 
@@ -41,6 +42,8 @@ void mbox_destroy(struct mbox *mb)
 {
 	mbox_msg_free_list(&mb->urgent);
 	mbox_msg_free_list(&mb->queue);
+	kvfree(mb->spare);
+	mb->spare = NULL;
 }
 
 /* Check a complete set of limits; 0 = valid, else -EINVAL. */
@@ -731,7 +734,7 @@ void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
 	spin_unlock(&mb->lock);
 	if (!(msg->flags & MBOX_MSG_URGENT))
 		mbox_space_freed(mb);
-	mbox_msg_free(msg);
+	mbox_msg_recycle(mb, msg);
 }
 
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
