@@ -126,12 +126,11 @@ static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
 	return autoremove_wake_function(wq, mode, sync, NULL);
 }
 
-static void mbox_wake_writers(struct mbox *mb)
+/* The caller has checked, after a full barrier, that writers may wait. */
+static void __mbox_wake_writers(struct mbox *mb)
 {
 	struct mbox_space space;
 
-	if (!wq_has_sleeper(&mb->wr_wait))
-		return;
 	spin_lock(&mb->lock);
 	space.nr_msgs = mb->nr_msgs;
 	space.nr_bytes = mb->nr_bytes;
@@ -142,25 +141,47 @@ static void mbox_wake_writers(struct mbox *mb)
 	__wake_up(&mb->wr_wait, TASK_INTERRUPTIBLE, 0, &space);
 }
 
+static void mbox_wake_writers(struct mbox *mb)
+{
+	if (wq_has_sleeper(&mb->wr_wait))
+		__mbox_wake_writers(mb);
+}
+
 static void mbox_wake_poll(struct mbox *mb, __poll_t events)
 {
 	if (wq_has_sleeper(&mb->poll_wait))
 		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
 }
 
-/* A message became readable: one blocked reader and every poller. */
+/*
+ * A message became readable: one blocked reader and every poller.  One
+ * full barrier (wq_has_sleeper()'s) orders the change before both checks,
+ * so the common case of nobody waiting costs one barrier, not two.
+ */
 static void mbox_wake_readers(struct mbox *mb, __poll_t events)
 {
-	if (wq_has_sleeper(&mb->rd_wait))
+	/* Pairs with set_current_state() in prepare_to_wait*(). */
+	smp_mb();
+	/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
+	if (waitqueue_active(&mb->rd_wait))
 		wake_up_interruptible_sync(&mb->rd_wait);
-	mbox_wake_poll(mb, events);
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
 }
 
 /* Space was freed: the writers it lets through and every poller. */
 static void mbox_space_freed(struct mbox *mb)
 {
-	mbox_wake_writers(mb);
-	mbox_wake_poll(mb, EPOLLOUT | EPOLLWRNORM);
+	/* Pairs with set_current_state() in prepare_to_wait*(). */
+	smp_mb();
+	/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
+	if (waitqueue_active(&mb->wr_wait))
+		__mbox_wake_writers(mb);
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait,
+						EPOLLOUT | EPOLLWRNORM);
 }
 
 /* Account @msg as readable; the caller has put it on its list. */
@@ -543,13 +564,15 @@ struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 	spin_unlock(&mb->lock);
 	ret = 0;
 out:
-	if (waited)
-		atomic_dec(&mb->readers_waiting);
 	/*
 	 * We may have been the one reader an exclusive wake-up picked; if we
-	 * leave a message behind, wake the next one.
+	 * leave a message behind, wake the next one.  A reader that never
+	 * slept took no wake-up from anyone and has none to pass on.
 	 */
-	mbox_pass_wakeup(mb);
+	if (waited) {
+		atomic_dec(&mb->readers_waiting);
+		mbox_pass_wakeup(mb);
+	}
 	return ret ? ERR_PTR(ret) : msg;
 }
 
