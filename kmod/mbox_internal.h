@@ -36,8 +36,9 @@ struct mbox_msg {
 	u32 size;
 	u32 flags;			/* MBOX_MSG_* */
 	u32 delivery_count;
-	u32 room;			/* payload bytes the allocation holds */
-	char data[];
+	u32 room;			/* payload bytes @data can hold */
+	char *data;			/* @inline_data, or its own allocation */
+	char inline_data[];
 };
 
 /*

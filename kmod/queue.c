@@ -42,7 +42,8 @@ void mbox_destroy(struct mbox *mb)
 {
 	mbox_msg_free_list(&mb->urgent);
 	mbox_msg_free_list(&mb->queue);
-	kvfree(mb->spare);
+	if (mb->spare)
+		mbox_msg_free(mb->spare);
 	mb->spare = NULL;
 }
 
