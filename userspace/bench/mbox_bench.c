@@ -17,9 +17,11 @@
  *  5  scenario 1 with 1 and with 10 000 messages already queued
  *  6  32 readers blocked, one message sent: how many readers wake
  *
- * Every figure is the median of --reps repetitions (5 by default) with
- * the minimum and maximum, and its ratio to the pipe's figure from the
- * same repetitions.  Run as root (mbox limits, socket buffers beyond
+ * Every figure is the median of --reps repetitions (9 by default, short
+ * ones, so the interleaving is fine-grained) with the minimum and maximum,
+ * and its ratio to the pipe's median from the same repetitions; beside
+ * it, the ratio between the best repetitions (on a loaded host noise only
+ * adds cost, so the best of several is the steadiest estimate).  Run as root (mbox limits, socket buffers beyond
  * wmem_max, queue sizes); --tune raises the System V and POSIX queue
  * sysctls that a 64 KiB message needs (meant for a throwaway VM).
  */
@@ -59,7 +61,7 @@ static const char *const mech_name[NR_MECH] = {
 static const size_t sizes[NR_SIZES] = { 64, 1024, 4096, 65536 };
 
 /* Options. */
-static int opt_reps = 5;
+static int opt_reps = 9;
 static double opt_scale = 1.0;
 static bool opt_smoke;
 static bool opt_json;
@@ -544,6 +546,22 @@ static double cell_ratio(const struct cell *c, enum mech m)
 	return a.med / p.med;
 }
 
+/*
+ * The same ratio between best repetitions (the fastest: least cost, most
+ * messages/s).  On a loaded host noise only ever adds cost, so the best
+ * of several repetitions is the steadiest estimate of the cost itself.
+ */
+static double cell_best_ratio(const struct cell *c, enum mech m)
+{
+	struct stat3 a = cell_stat(c, m), p = cell_stat(c, M_PIPE);
+
+	if (!a.ok || !p.ok)
+		return 0;
+	if (c->metric == MSGS_PER_S)
+		return p.max ? a.max / p.max : 0;
+	return p.min ? a.min / p.min : 0;
+}
+
 /* ---- scenario bodies: one repetition of one mechanism ---- */
 
 static size_t scaled(size_t n, size_t size)
@@ -553,7 +571,7 @@ static size_t scaled(size_t n, size_t size)
 	if (size > 4096)
 		v /= 4;
 	if (opt_smoke)
-		v /= 100;
+		v /= 500;
 	return v < 20 ? 20 : (size_t)v;
 }
 
@@ -908,7 +926,7 @@ static void progress(const char *what)
 static void scenario_sendrecv(size_t size)
 {
 	struct cell *cell = cell_new(1, NS_PER_MSG, size, 0);
-	size_t iters = scaled(20000, size);
+	size_t iters = scaled(10000, size);
 	int r, m;
 
 	for (r = 0; r < opt_reps; r++)
@@ -922,7 +940,7 @@ static void scenario_depth(size_t size)
 {
 	struct cell *c1 = cell_new(5, NS_PER_MSG, size, 1);
 	struct cell *cn = cell_new(5, NS_PER_MSG, size, opt_depth);
-	size_t iters = scaled(5000, size);
+	size_t iters = scaled(4000, size);
 	int r, m;
 
 	for (r = 0; r < opt_reps; r++)
@@ -937,7 +955,7 @@ static void scenario_depth(size_t size)
 static void scenario_stream(int scenario, size_t size)
 {
 	struct cell *cell = cell_new(scenario, MSGS_PER_S, size, 0);
-	size_t count = scaled(20000, size);
+	size_t count = scaled(10000, size);
 	int r, m;
 
 	for (r = 0; r < opt_reps; r++)
@@ -1079,13 +1097,14 @@ static void print_cell(const struct cell *c)
 		if (c->metric == MSGS_PER_S)
 			fprintf(out, "  %8.1f MB/s", s.med * c->size / 1e6);
 		if (ratio > 0 && c->metric != WAKEUPS)
-			fprintf(out, "  %5.2fx pipe", ratio);
+			fprintf(out, "  %5.2fx pipe (best-of %.2fx)", ratio,
+				cell_best_ratio(c, m));
 		fprintf(out, "\n");
 	}
 }
 
 /* Depth cost: median at depth N over median at depth 1, per mechanism. */
-static double depth_ratio(size_t size, enum mech m)
+static double depth_ratio(size_t size, enum mech m, bool best)
 {
 	struct cell *d1 = cell_find(5, NS_PER_MSG, size, 1);
 	struct cell *dn = cell_find(5, NS_PER_MSG, size, opt_depth);
@@ -1095,15 +1114,21 @@ static double depth_ratio(size_t size, enum mech m)
 		return 0;
 	a = cell_stat(d1, m);
 	b = cell_stat(dn, m);
-	return a.ok && b.ok && a.med ? b.med / a.med : 0;
+	if (!a.ok || !b.ok)
+		return 0;
+	if (best)
+		return a.min ? b.min / a.min : 0;
+	return a.med ? b.med / a.med : 0;
 }
 
-/* The summary: mbox's ratio to every other mechanism, per cell. */
-static void print_matrix(void)
+/* The summary: every mechanism's ratio to the pipe, per cell. */
+static void print_matrix(bool best)
 {
 	int i, m;
 
-	fprintf(out, "\nRatios to the pipe (medians; < 1 is cheaper for costs, > 1 is faster for messages/s)\n");
+	fprintf(out, "\nRatios to the pipe (%s; < 1 is cheaper for costs, > 1 is faster for messages/s)\n",
+		best ? "best repetitions: least cost, most messages/s" :
+		"medians");
 	fprintf(out, "  %-26s", "scenario, size");
 	for (m = 0; m < NR_MECH; m++)
 		if (want_mech(m))
@@ -1123,7 +1148,8 @@ static void print_matrix(void)
 			 (c->depth == 1 ? " d=1" : " deep") : "");
 		fprintf(out, "  %-26s", label);
 		for (m = 0; m < NR_MECH; m++) {
-			double r = cell_ratio(c, m);
+			double r = best ? cell_best_ratio(c, m) :
+				   cell_ratio(c, m);
 
 			if (!want_mech(m))
 				continue;
@@ -1140,7 +1166,7 @@ static void print_matrix(void)
 				continue;
 			fprintf(out, "  5 deep/d=1 %-15zu", sizes[i]);
 			for (m = 0; m < NR_MECH; m++) {
-				double r = depth_ratio(sizes[i], m);
+				double r = depth_ratio(sizes[i], m, best);
 
 				if (!want_mech(m))
 					continue;
@@ -1190,12 +1216,31 @@ static double vs(const struct cell *c, enum mech other)
 	return a.ok && b.ok && b.med ? a.med / b.med : 0;
 }
 
-static void goal_ratio(struct goal *g, double r, double limit, bool at_most)
+/* mbox's best repetition over @other's, 0 when either is missing. */
+static double vs_best(const struct cell *c, enum mech other)
+{
+	struct stat3 a, b;
+
+	if (!c)
+		return 0;
+	a = cell_stat(c, M_MBOX);
+	b = cell_stat(c, other);
+	if (!a.ok || !b.ok)
+		return 0;
+	if (c->metric == MSGS_PER_S)
+		return b.max ? a.max / b.max : 0;
+	return b.min ? a.min / b.min : 0;
+}
+
+/* Judged on the medians; the best-of ratio is shown beside it. */
+static void goal_ratio(struct goal *g, double r, double best, double limit,
+		       bool at_most)
 {
 	if (r <= 0)
 		return;
 	g->met = at_most ? r <= limit : r >= limit;
-	snprintf(g->detail, sizeof(g->detail), "%.2fx", r);
+	snprintf(g->detail, sizeof(g->detail), "%.2fx (best-of %.2fx)", r,
+		 best);
 }
 
 static void evaluate_goals(void)
@@ -1211,33 +1256,40 @@ static void evaluate_goals(void)
 
 		g = goal_new("scenario 1, %zu B: mbox cost <= 1.0x pipe",
 			     gsizes[i]);
-		goal_ratio(g, vs(c, M_PIPE), 1.0, true);
+		goal_ratio(g, vs(c, M_PIPE), vs_best(c, M_PIPE), 1.0, true);
 		for (j = 0; j < 3; j++) {
 			g = goal_new("scenario 1, %zu B: mbox cost <= 0.6x %s",
 				     gsizes[i], mech_name[rivals[j]]);
-			goal_ratio(g, vs(c, rivals[j]), 0.6, true);
+			goal_ratio(g, vs(c, rivals[j]), vs_best(c, rivals[j]),
+				   0.6, true);
 		}
 	}
 	g = goal_new("scenario 1, 65536 B: mbox cheaper than seqpacket");
 	{
-		double r = vs(cell_find(1, NS_PER_MSG, 65536, 0), M_SEQPACKET);
+		struct cell *c = cell_find(1, NS_PER_MSG, 65536, 0);
+		double r = vs(c, M_SEQPACKET);
 
 		if (r > 0) {
 			g->met = r < 1.0;
-			snprintf(g->detail, sizeof(g->detail), "%.2fx", r);
+			snprintf(g->detail, sizeof(g->detail),
+				 "%.2fx (best-of %.2fx)", r,
+				 vs_best(c, M_SEQPACKET));
 		}
 	}
 	for (m = 2; m <= 3; m++)
 		for (i = 0; i < 2; i++) {
+			struct cell *c = cell_find(m, MSGS_PER_S, gsizes[i], 0);
+
 			g = goal_new("scenario %d, %zu B: mbox msgs/s >= pipe", m,
 				     gsizes[i]);
-			goal_ratio(g, vs(cell_find(m, MSGS_PER_S, gsizes[i], 0),
-					 M_PIPE), 1.0, false);
+			goal_ratio(g, vs(c, M_PIPE), vs_best(c, M_PIPE), 1.0,
+				   false);
 		}
 	for (i = 0; i < 2; i++) {
 		g = goal_new("scenario 5, %zu B: mbox cost at depth %d <= 1.1x depth 1",
 			     gsizes[i], opt_depth);
-		goal_ratio(g, depth_ratio(gsizes[i], M_MBOX), 1.1, true);
+		goal_ratio(g, depth_ratio(gsizes[i], M_MBOX, false),
+			   depth_ratio(gsizes[i], M_MBOX, true), 1.1, true);
 	}
 	g = goal_new("scenario 6: one message wakes exactly one mbox reader");
 	{
@@ -1346,8 +1398,9 @@ static void print_json(FILE *f)
 				fprintf(f, "}");
 				continue;
 			}
-			fprintf(f, ", \"median\": %.1f, \"min\": %.1f, \"max\": %.1f, \"ratio_to_pipe\": %.4f, \"values\": [",
-				s.med, s.min, s.max, cell_ratio(c, m));
+			fprintf(f, ", \"median\": %.1f, \"min\": %.1f, \"max\": %.1f, \"ratio_to_pipe\": %.4f, \"best_ratio_to_pipe\": %.4f, \"values\": [",
+				s.med, s.min, s.max, cell_ratio(c, m),
+				cell_best_ratio(c, m));
 			for (r = 0; r < c->n[m]; r++)
 				fprintf(f, "%s%.1f", r ? ", " : "", c->v[m][r]);
 			fprintf(f, "]}");
@@ -1417,9 +1470,9 @@ static unsigned int parse_list(const char *arg, const char *const *names,
 static void usage(void)
 {
 	printf("usage: mbox_bench [options]\n"
-	       "  --reps N         repetitions per figure (default 5)\n"
+	       "  --reps N         repetitions per figure (default 9)\n"
 	       "  --scale F        multiply message counts by F (default 1)\n"
-	       "  --smoke          a few seconds: 1/100 of the counts, depth 300\n"
+	       "  --smoke          a few seconds: 1/500 of the counts (at least 20), depth 100\n"
 	       "  --json           JSON on stdout (the text report goes to stderr)\n"
 	       "  --json-file F    also write the JSON to F\n"
 	       "  --tune           raise kernel.msgmax/msgmnb and fs.mqueue.* to fit 64 KiB\n"
@@ -1486,7 +1539,7 @@ int main(int argc, char **argv)
 	    opt_depth < 2 || opt_depth > 100000)
 		die("bad --reps, --scale or --depth");
 	if (opt_smoke && !depth_set)
-		opt_depth = 300;
+		opt_depth = 100;
 	out = opt_json ? stderr : stdout;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -1518,7 +1571,8 @@ int main(int argc, char **argv)
 				scenario_title[cells[i].scenario]);
 		print_cell(&cells[i]);
 	}
-	print_matrix();
+	print_matrix(false);
+	print_matrix(true);
 	print_goals();
 
 	if (opt_json)
