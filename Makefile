@@ -38,12 +38,14 @@ LIB_USER_CFLAGS := $(USER_CFLAGS) -Iuserspace/lib
 LIB_LINK := -L$(BUILD)/lib -lmbox -Wl,-rpath,'$$ORIGIN/../lib'
 CLI := $(BUILD)/bin/mbox
 MANPAGES := $(wildcard userspace/man/*.[0-9])
+
+BENCH := $(BUILD)/bench/mbox_bench
 KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	man-check stress fuzz clean help
+	man-check stress fuzz bench clean help
 
 all: module tests userspace
 
@@ -53,6 +55,8 @@ help:
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
+	@echo 'make bench        mbox against pipes, sockets and message queues in the VM'
+	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -s 1,2")'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
@@ -87,7 +91,7 @@ module-debug: $(DEPS_STAMP)
 
 tests: $(TESTS)
 
-userspace: $(LIB_A) $(LIB_SO) $(CLI) $(EXAMPLES)
+userspace: $(LIB_A) $(LIB_SO) $(CLI) $(EXAMPLES) $(BENCH)
 
 $(BUILD)/lib/%.o: userspace/lib/%.c userspace/lib/mbox.h uapi/linux/mbox.h VERSION | $(BUILD_DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -113,6 +117,10 @@ $(CLI): userspace/cli/mbox.c $(LIB_SO)
 $(BUILD)/examples/%: userspace/examples/%.c userspace/lib/mbox.h uapi/linux/mbox.h $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_USER_CFLAGS) -o $@ $< $(LIB_A)
+
+$(BUILD)/bench/%: userspace/bench/%.c uapi/linux/mbox.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $<
 
 $(KSELFTEST_STAMP): $(DEPS_STAMP) $(VM)/kselftest.sh
 	@mkdir -p $(BUILD)
@@ -264,6 +272,11 @@ dkms-install:
 
 dkms-remove:
 	dkms remove mbox/$(VERSION) --all
+
+# Not part of 'make check' (minutes, and timing means nothing there); a
+# smoke run of the same program is (selftests/mbox_bench_smoke.sh).
+bench: all
+	@BENCH_ARGS='$(BENCH_ARGS)' userspace/bench/bench.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -108,8 +108,8 @@ static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (len > READ_ONCE(mb->max_msg_size))
 		return -EMSGSIZE;
 
-	/* Allocate and copy in before taking the lock. */
-	msg = mbox_msg_alloc(len);
+	/* Allocate (or reuse the spare) and copy in before taking the lock. */
+	msg = mbox_msg_get(mb, len);
 	if (!msg)
 		return -ENOMEM;
 	if (!copy_from_iter_full(msg->data, len, from)) {
@@ -124,7 +124,7 @@ static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return len;
 
 out_free:
-	mbox_msg_free(msg);
+	mbox_msg_recycle(mb, msg);
 	return ret;
 }
 

@@ -36,7 +36,9 @@ struct mbox_msg {
 	u32 size;
 	u32 flags;			/* MBOX_MSG_* */
 	u32 delivery_count;
-	char data[];
+	u32 room;			/* payload bytes @data can hold */
+	char *data;			/* @inline_data, or its own allocation */
+	char inline_data[];
 };
 
 /*
@@ -76,6 +78,13 @@ struct mbox {
 	u64 total_dequeued;
 	u64 flushed_msgs;
 	u64 flushed_bytes;
+
+	/*
+	 * One consumed small message kept for the next write, so a mailbox
+	 * in steady use neither allocates nor frees (as a pipe keeps a
+	 * page).  Taken and put back with xchg()/cmpxchg(), not under @lock.
+	 */
+	struct mbox_msg *spare;
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
@@ -120,7 +129,9 @@ extern unsigned int mbox_default_max_urgent;
 
 /* msg.c */
 struct mbox_msg *mbox_msg_alloc(size_t size);
+struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size);
 void mbox_msg_free(struct mbox_msg *msg);
+void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
 void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
 void mbox_msg_fill_header(const struct mbox_msg *msg,
 			  struct mbox_msg_header *hdr);

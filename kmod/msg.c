@@ -17,27 +17,102 @@
 
 /*
  * Messages are charged to the writer's memory cgroup: a writer that fills
- * mailboxes pays for them.  kvmalloc() lets large messages fall back to
- * vmalloc instead of failing on fragmented memory.
+ * mailboxes pays for them.  A payload that fits a page with the header is
+ * stored inline; a larger one gets an allocation of its own, of exactly its
+ * size, so a 4 KiB payload takes 4 KiB and not an 8 KiB slab object, and a
+ * 64 KiB one 16 pages and not 32 (every byte allocated is also zeroed on
+ * kernels with init_on_alloc, Debian's default).  kvmalloc() lets large
+ * payloads fall back to vmalloc instead of failing on fragmented memory.
  */
+#define MBOX_MSG_INLINE_MAX	(PAGE_SIZE - sizeof(struct mbox_msg))
+
 struct mbox_msg *mbox_msg_alloc(size_t size)
 {
+	bool inline_data = size <= MBOX_MSG_INLINE_MAX;
 	struct mbox_msg *msg;
 
-	msg = kvmalloc(struct_size(msg, data, size), GFP_KERNEL_ACCOUNT);
+	msg = kmalloc(inline_data ? struct_size(msg, inline_data, size) :
+		      sizeof(*msg), GFP_KERNEL_ACCOUNT);
 	if (!msg)
 		return NULL;
 	memset(msg, 0, sizeof(*msg));
+	if (inline_data) {
+		msg->data = msg->inline_data;
+	} else {
+		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		if (!msg->data) {
+			kfree(msg);
+			return NULL;
+		}
+	}
 	INIT_LIST_HEAD(&msg->node);
 	msg->size = size;
+	msg->room = size;
 	return msg;
+}
+
+static void mbox_msg_release(struct mbox_msg *msg)
+{
+	if (msg->data != msg->inline_data)
+		kvfree(msg->data);
+	kfree(msg);
+}
+
+/*
+ * A consumed message whose payload room is at most this may be kept as
+ * the mailbox's spare: 4 KiB messages are reused, larger ones are not.
+ * The spare stays charged to the memory cgroup of the writer that
+ * allocated it, as a pipe's cached page does.
+ */
+#define MBOX_SPARE_MAX_ROOM	PAGE_SIZE
+
+/* A message for @size bytes: @mb's spare if it fits well, else a new one. */
+struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size)
+{
+	struct mbox_msg *msg = xchg(&mb->spare, NULL);
+	char *data;
+	u32 room;
+
+	if (!msg)
+		return mbox_msg_alloc(size);
+	/* Too small, or so big that a small message would waste it. */
+	if (msg->room < size || msg->room / 4 > size) {
+		if (cmpxchg(&mb->spare, NULL, msg))
+			mbox_msg_release(msg);
+		return mbox_msg_alloc(size);
+	}
+	room = msg->room;
+	data = msg->data;
+	memset(msg, 0, sizeof(*msg));
+	INIT_LIST_HEAD(&msg->node);
+	msg->size = size;
+	msg->room = room;
+	msg->data = data;
+	return msg;
+}
+
+static void mbox_msg_put_pids(struct mbox_msg *msg)
+{
+	put_pid(msg->tgid);
+	put_pid(msg->tid);
+	msg->tgid = NULL;
+	msg->tid = NULL;
 }
 
 void mbox_msg_free(struct mbox_msg *msg)
 {
-	put_pid(msg->tgid);
-	put_pid(msg->tid);
-	kvfree(msg);
+	mbox_msg_put_pids(msg);
+	mbox_msg_release(msg);
+}
+
+/* Free @msg, or keep it as @mb's spare if there is none and it is small. */
+void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
+{
+	mbox_msg_put_pids(msg);
+	if (msg->room <= MBOX_SPARE_MAX_ROOM && !READ_ONCE(mb->spare) &&
+	    !cmpxchg(&mb->spare, NULL, msg))
+		return;
+	mbox_msg_release(msg);
 }
 
 void mbox_msg_free_list(struct list_head *list)
@@ -61,8 +136,12 @@ void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 {
 	const struct cred *fcred = file->f_cred;
 
-	msg->tgid = get_task_pid(current, PIDTYPE_TGID);
-	msg->tid = get_task_pid(current, PIDTYPE_PID);
+	/*
+	 * A task's own pids change only through its own exec, so current
+	 * can take its references without get_task_pid()'s RCU section.
+	 */
+	msg->tgid = get_pid(task_tgid(current));
+	msg->tid = get_pid(task_pid(current));
 	msg->uid = current_euid();
 	msg->gid = current_egid();
 	msg->opener_uid = fcred->euid;

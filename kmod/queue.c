@@ -33,6 +33,7 @@ void mbox_init(struct mbox *mb, unsigned int index,
 	mb->max_bytes = limits->max_bytes;
 	mb->max_urgent = limits->max_urgent;
 	mb->next_seq = 1;
+	mb->spare = NULL;
 	mb->index = index;
 }
 
@@ -41,6 +42,9 @@ void mbox_destroy(struct mbox *mb)
 {
 	mbox_msg_free_list(&mb->urgent);
 	mbox_msg_free_list(&mb->queue);
+	if (mb->spare)
+		mbox_msg_free(mb->spare);
+	mb->spare = NULL;
 }
 
 /* Check a complete set of limits; 0 = valid, else -EINVAL. */
@@ -123,12 +127,11 @@ static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
 	return autoremove_wake_function(wq, mode, sync, NULL);
 }
 
-static void mbox_wake_writers(struct mbox *mb)
+/* The caller has checked, after a full barrier, that writers may wait. */
+static void __mbox_wake_writers(struct mbox *mb)
 {
 	struct mbox_space space;
 
-	if (!wq_has_sleeper(&mb->wr_wait))
-		return;
 	spin_lock(&mb->lock);
 	space.nr_msgs = mb->nr_msgs;
 	space.nr_bytes = mb->nr_bytes;
@@ -139,25 +142,47 @@ static void mbox_wake_writers(struct mbox *mb)
 	__wake_up(&mb->wr_wait, TASK_INTERRUPTIBLE, 0, &space);
 }
 
+static void mbox_wake_writers(struct mbox *mb)
+{
+	if (wq_has_sleeper(&mb->wr_wait))
+		__mbox_wake_writers(mb);
+}
+
 static void mbox_wake_poll(struct mbox *mb, __poll_t events)
 {
 	if (wq_has_sleeper(&mb->poll_wait))
 		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
 }
 
-/* A message became readable: one blocked reader and every poller. */
+/*
+ * A message became readable: one blocked reader and every poller.  One
+ * full barrier (wq_has_sleeper()'s) orders the change before both checks,
+ * so the common case of nobody waiting costs one barrier, not two.
+ */
 static void mbox_wake_readers(struct mbox *mb, __poll_t events)
 {
-	if (wq_has_sleeper(&mb->rd_wait))
+	/* Pairs with set_current_state() in prepare_to_wait*(). */
+	smp_mb();
+	/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
+	if (waitqueue_active(&mb->rd_wait))
 		wake_up_interruptible_sync(&mb->rd_wait);
-	mbox_wake_poll(mb, events);
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
 }
 
 /* Space was freed: the writers it lets through and every poller. */
 static void mbox_space_freed(struct mbox *mb)
 {
-	mbox_wake_writers(mb);
-	mbox_wake_poll(mb, EPOLLOUT | EPOLLWRNORM);
+	/* Pairs with set_current_state() in prepare_to_wait*(). */
+	smp_mb();
+	/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
+	if (waitqueue_active(&mb->wr_wait))
+		__mbox_wake_writers(mb);
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait,
+						EPOLLOUT | EPOLLWRNORM);
 }
 
 /* Account @msg as readable; the caller has put it on its list. */
@@ -540,13 +565,15 @@ struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 	spin_unlock(&mb->lock);
 	ret = 0;
 out:
-	if (waited)
-		atomic_dec(&mb->readers_waiting);
 	/*
 	 * We may have been the one reader an exclusive wake-up picked; if we
-	 * leave a message behind, wake the next one.
+	 * leave a message behind, wake the next one.  A reader that never
+	 * slept took no wake-up from anyone and has none to pass on.
 	 */
-	mbox_pass_wakeup(mb);
+	if (waited) {
+		atomic_dec(&mb->readers_waiting);
+		mbox_pass_wakeup(mb);
+	}
 	return ret ? ERR_PTR(ret) : msg;
 }
 
@@ -731,7 +758,7 @@ void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
 	spin_unlock(&mb->lock);
 	if (!(msg->flags & MBOX_MSG_URGENT))
 		mbox_space_freed(mb);
-	mbox_msg_free(msg);
+	mbox_msg_recycle(mb, msg);
 }
 
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)

@@ -14,6 +14,8 @@ packages=(
 	linux-source-6.1
 	qemu-system-x86 busybox-static cpio xz-utils python3 coreutils
 	groff-base dkms udev
+	# make bench: the reference tools it runs and the chart it draws
+	linux-perf rt-tests gnuplot-nox
 )
 if [ "${1:-}" = --build ]; then
 	packages=("${build_packages[@]}")

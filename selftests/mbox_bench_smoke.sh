@@ -1,0 +1,103 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# A smoke run of the benchmark (userspace/bench/mbox_bench --smoke: tiny
+# counts, seconds), so 'make check' notices when it stops building or
+# running.  Nothing here asserts a time: the figures of a smoke run under
+# emulation mean nothing.  Scenario 6's count of woken readers is not a
+# time, and one message must wake exactly one blocked mbox reader.
+set -u
+bench=build/bench/mbox_bench
+json=/tmp/mbox_bench_smoke.json
+log=/tmp/mbox_bench_smoke.txt
+n=0
+
+echo "TAP version 13"
+if [ ! -x "$bench" ]; then
+	echo "1..0 # SKIP $bench is not built"
+	exit 0
+fi
+echo "1..5"
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+	fi
+}
+
+# check WHAT: python judges the JSON; its complaints become TAP comments.
+check() {
+	python3 - "$json" "$1" > /tmp/mbox_bench_check.txt 2>&1 <<'PY'
+import json, sys
+what = sys.argv[2]
+try:
+    res = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("no JSON: %s" % e)
+    sys.exit(1)
+mechs = {"mbox", "pipe", "seqpacket", "dgram", "posix-mq", "sysv-msg"}
+bad = 0
+if what == "header":
+    print("kernel %s, %s CPUs, %s" % (res["kernel"], res["cpus"], res["accel"]))
+    bad = not (res["kernel"] and res["cpus"] >= 1 and res["accel"]
+               and res["smoke"] and res["reps"] == 2)
+elif what == "complete":
+    seen = {}
+    for r in res["results"]:
+        seen.setdefault(r["scenario"], set()).add(r["mech"])
+        if "error" in r or len(r.get("values", [])) != res["reps"]:
+            print("no figure: %s" % r)
+            bad = 1
+        # A clock coarser than a round trip (the debug kernel's jiffies)
+        # measures 0: no ratio then, but never one other than 1.
+        elif r["mech"] == "pipe" and r["metric"] != "wakeups" and \
+                r["median"] > 0 and abs(r["ratio_to_pipe"] - 1) > 1e-9:
+            print("the pipe's ratio to itself is not 1: %s" % r)
+            bad = 1
+    for s in range(1, 7):
+        if seen.get(s) != mechs:
+            print("scenario %d measured %s" % (s, sorted(seen.get(s, ()))))
+            bad = 1
+    goals = {g["goal"] for g in res["goals"]}
+    if len(goals) != 16:
+        print("%d goals evaluated, expected 16" % len(goals))
+        bad = 1
+elif what == "herd":
+    r = [x for x in res["results"] if x["scenario"] == 6 and x["mech"] == "mbox"]
+    vals = r[0].get("values", []) if r else []
+    print("mbox readers woken by one message, per repetition: %s" % vals)
+    bad = not (len(vals) == res["reps"] and all(v == 1 for v in vals))
+sys.exit(1 if bad else 0)
+PY
+	rc=$?
+	sed 's/^/# /' /tmp/mbox_bench_check.txt
+	return $rc
+}
+
+rm -f "$json"
+"$bench" --smoke --reps 2 --tune --json-file "$json" > "$log" 2>&1
+rc=$?
+sed 's/^/# /' "$log"
+ok $rc "mbox_bench --smoke runs every scenario to completion"
+
+check header
+ok $? "the JSON parses and names the kernel, CPU count and TCG/KVM"
+
+check complete
+ok $? "every scenario has a figure for every mechanism and 16 goals are judged"
+
+check herd
+ok $? "scenario 6: one message wakes exactly one of 32 blocked mbox readers"
+
+# The benchmark changes /dev/mbox0 and /dev/mbox1's limits; it must put
+# the module's defaults back for whatever runs next.
+restored=0
+for i in 0 1; do
+	for p in max_msg_size max_msgs max_bytes; do
+		[ "$(cat /sys/class/mbox/mbox$i/$p)" = \
+		  "$(cat /sys/module/mbox/parameters/$p)" ] || restored=1
+	done
+	[ "$(cat /sys/class/mbox/mbox$i/msgs_queued)" = 0 ] || restored=1
+done
+ok $restored "mbox0 and mbox1 are left empty with the module's default limits"
