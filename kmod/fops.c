@@ -86,7 +86,7 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (leases)
 		mbox_lease(mb, msg, leases);
 	else
-		mbox_consume(mb, msg);	/* frees msg */
+		mbox_consume(mb, msg);	/* frees or recycles msg */
 	return len;
 
 fault:

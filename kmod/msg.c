@@ -137,8 +137,10 @@ void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 	const struct cred *fcred = file->f_cred;
 
 	/*
-	 * A task's own pids change only through its own exec, so current
-	 * can take its references without get_task_pid()'s RCU section.
+	 * A running task's pids do not change: its own exec changes them,
+	 * and another thread's exec only once this one is a zombie
+	 * (de_thread()).  So current takes its references without
+	 * get_task_pid()'s RCU section.
 	 */
 	msg->tgid = get_pid(task_tgid(current));
 	msg->tid = get_pid(task_pid(current));

@@ -752,13 +752,17 @@ int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 /* A detached message was delivered: uncharge and free it. */
 void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
+	bool urgent;
+
 	spin_lock(&mb->lock);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
 	spin_unlock(&mb->lock);
-	if (!(msg->flags & MBOX_MSG_URGENT))
-		mbox_space_freed(mb);
+	urgent = msg->flags & MBOX_MSG_URGENT;
+	/* Spare the buffer first, so the writer we wake can take it. */
 	mbox_msg_recycle(mb, msg);
+	if (!urgent)
+		mbox_space_freed(mb);
 }
 
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
