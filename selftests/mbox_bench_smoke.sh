@@ -9,22 +9,14 @@ set -u
 bench=build/bench/mbox_bench
 json=/tmp/mbox_bench_smoke.json
 log=/tmp/mbox_bench_smoke.txt
-n=0
 
-echo "TAP version 13"
+. "$(dirname "$0")/lib/tap.sh"
 if [ ! -x "$bench" ]; then
+	echo "TAP version 13"
 	echo "1..0 # SKIP $bench is not built"
 	exit 0
 fi
-echo "1..5"
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-	fi
-}
+plan 5
 
 # check WHAT: python judges the JSON; its complaints become TAP comments.
 check() {
@@ -101,3 +93,4 @@ for i in 0 1; do
 	[ "$(cat /sys/class/mbox/mbox$i/msgs_queued)" = 0 ] || restored=1
 done
 ok $restored "mbox0 and mbox1 are left empty with the module's default limits"
+exit $failed

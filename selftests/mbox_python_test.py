@@ -10,6 +10,9 @@ import select
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from tap import case, done  # noqa: E402
+
 DEV = "/dev/mbox3"
 
 # <linux/ioctl.h> on x86: nr 8 bits, type 8, size 14, dir 2 (write 1, read 2).
@@ -28,18 +31,6 @@ MBOX_IOC_FLUSH = _ioc(3, 0x06, FLUSH.size)
 MBOX_MODE_HEADER = 1
 FIONREAD = 0x541B
 
-results = []
-
-
-def case(name):
-    def run(fn):
-        try:
-            fn()
-            results.append((True, name, ""))
-        except Exception as e:  # report, keep going
-            results.append((False, name, repr(e)))
-        return fn
-    return run
 
 
 def info(fd):
@@ -139,10 +130,4 @@ def _():
     os.close(fd)
 
 
-print("TAP version 13")
-print(f"1..{len(results)}")
-for i, (ok, name, why) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    if why:
-        print(f"# {why}")
-sys.exit(0 if all(ok for ok, _, _ in results) else 1)
+done()

@@ -17,24 +17,15 @@ import re
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from tap import case, done  # noqa: E402
+
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 HEADER = os.path.join(TOP, "uapi/linux/mbox.h")
 DESC = os.path.join(TOP, "selftests/syzkaller/mbox.txt")
 CONSTS = DESC + ".const"
 DEV = "/dev/mbox3"
 
-results = []
-
-
-def case(name):
-    def run(fn):
-        try:
-            fn()
-            results.append((True, name, ""))
-        except Exception as e:  # report, keep going
-            results.append((False, name, repr(e)))
-        return fn
-    return run
 
 
 # ---- the header
@@ -301,10 +292,4 @@ def _():
         os.close(fd)
 
 
-print("TAP version 13")
-print(f"1..{len(results)}")
-for i, (ok, name, why) in enumerate(results, 1):
-    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    if why:
-        print(f"# {why}")
-sys.exit(0 if all(ok for ok, _, _ in results) else 1)
+done()
