@@ -15,7 +15,7 @@
 #   --params 'P=V ...'   module parameters    [MBOX_PARAMS]
 #   --mem SIZE           guest memory         [MBOX_VM_MEM, 2G]
 #   --smp N              guest CPUs           [MBOX_VM_SMP, 2]
-#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 1200]
+#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 3600]
 #   --append ARGS        extra kernel args    [MBOX_VM_APPEND]
 #   --interactive        a shell on the console instead of COMMAND
 # Exit status: the command's; 124 on timeout; 125 when the guest reported
@@ -30,7 +30,9 @@ ko=
 params=${MBOX_PARAMS:-}
 mem=${MBOX_VM_MEM:-2G}
 smp=${MBOX_VM_SMP:-2}
-timeout=${MBOX_VM_TIMEOUT:-1200}
+# The whole debug-lane suite takes about 19 minutes on a quiet 2-core
+# machine under TCG, and longer on a loaded one: an hour only catches hangs.
+timeout=${MBOX_VM_TIMEOUT:-3600}
 append=${MBOX_VM_APPEND:-}
 interactive=
 
