@@ -142,24 +142,26 @@ wait_line() {
 		i=$((i + 1))
 	done
 }
-# The signal goes once a message is out, so the handler is in place
-# (however slow the kernel) and the next receive is waiting.
-"$mbox" recv $dev -n 2 > "$out" 2> "$err" &
-pid=$!
-"$mbox" send $dev once
-wait_line "$out" once
-kill -INT $pid
-wait $pid
-rc1=$?
+# Run 'mbox recv DEV ARGS...', send it LINE, and once LINE is out (so the
+# handler is in place, however slow the kernel, and the next receive is
+# waiting) interrupt it; rc is its exit status.
+interrupt_recv() {
+	line=$1
+	shift
+	"$mbox" recv $dev "$@" > "$out" 2> "$err" &
+	pid=$!
+	"$mbox" send $dev "$line"
+	wait_line "$out" "$line"
+	kill -INT $pid
+	wait $pid
+	rc=$?
+}
+interrupt_recv once -n 2
+rc1=$rc
 grep -qx "mbox: $dev: interrupted after 1 of 2 messages" "$err"
 msg1=$?
-"$mbox" recv $dev --follow > "$out" 2> "$err" &
-pid=$!
-"$mbox" send $dev twice
-wait_line "$out" twice
-kill -INT $pid
-wait $pid
-rc2=$?
+interrupt_recv twice --follow
+rc2=$rc
 [ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(queued)" = 0 ]
 ok $? "an interrupted recv exits 1 unless it was told to --follow"
 

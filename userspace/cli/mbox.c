@@ -86,22 +86,24 @@ static const char *open_hint(int err)
 	}
 }
 
-static int open_mailbox(const char *name, int flags, char *path, size_t size)
+/*
+ * The result @fd of mbox_open(@name): @path gets the file it names (or
+ * @name itself when it names none), and a failure is reported.
+ */
+static int opened(const char *name, int fd, char *path, size_t size)
 {
-	int fd, ret;
-
-	ret = mbox_path(name, path, size);
-	if (ret) {
+	if (mbox_path(name, path, size))
 		snprintf(path, size, "%s", name);
-		fail(name, -ret, NULL);
-		return -1;
-	}
-	fd = mbox_open(name, flags);
 	if (fd < 0) {
 		fail(path, -fd, open_hint(-fd));
 		return -1;
 	}
 	return fd;
+}
+
+static int open_mailbox(const char *name, int flags, char *path, size_t size)
+{
+	return opened(name, mbox_open(name, flags), path, size);
 }
 
 /*
@@ -739,7 +741,7 @@ static int cmd_recv(int argc, char **argv)
 	unsigned long long count = 1, got = 0;
 	enum output out = OUT_TEXT;
 	struct mbox_msg_header hdr;
-	int timeout_ms = -1, c, fd, ret = 0;
+	int timeout_ms = -1, c, fd, err, ret = 0;
 	char path[PATH_MAX];
 	bool follow = false;
 	size_t cap = 0;
@@ -793,8 +795,9 @@ static int cmd_recv(int argc, char **argv)
 			ret = fail(path, -n, NULL);
 			break;
 		}
-		if (print_message(out, &hdr, buf, n)) {
-			ret = fail("stdout", errno ? errno : EIO,
+		err = print_message(out, &hdr, buf, n);
+		if (err) {
+			ret = fail("stdout", -err,
 				   "message seq %llu was received but not written out",
 				   (unsigned long long)hdr.seq);
 			break;
@@ -968,11 +971,7 @@ static int open_any(const char *dev, char *path, size_t size)
 
 	if (fd == -EACCES)
 		fd = mbox_open(dev, O_WRONLY);
-	if (fd >= 0) {
-		mbox_path(dev, path, size);
-		return fd;
-	}
-	return open_mailbox(dev, O_RDONLY, path, size);
+	return opened(dev, fd, path, size);
 }
 
 static int cmd_info(int argc, char **argv)
