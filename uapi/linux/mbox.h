@@ -288,6 +288,60 @@ struct mbox_urgent {
 #define MBOX_URGENT_ALL_FLAGS	(MBOX_URGENT_FLUSH)
 
 /*
+ * struct mbox_batch_entry - one message of a batch (struct mbox_batch).
+ *
+ * @buf, @len (in): MBOX_IOC_SEND_BATCH: the payload, as write() takes it
+ *         (1..max_msg_size bytes); MBOX_IOC_RECV_BATCH: the buffer the
+ *         message goes into, as read() fills it (the header first in
+ *         header mode).
+ * @result (out): bytes sent, or bytes placed in @buf, for each entry the
+ *         call reports done; ignored on input, so an array can be reused.
+ */
+struct mbox_batch_entry {
+	__aligned_u64 buf;
+	__u32 len;
+	__u32 result;
+};
+
+/*
+ * struct mbox_batch - several messages in one call (MBOX_IOC_SEND_BATCH,
+ * MBOX_IOC_RECV_BATCH).  Each entry is one whole message with exactly the
+ * semantics of one write() or read() on the same file: each sent message
+ * is stamped on its own and gets its own seq; each received one is
+ * dequeued (or leased, in ack mode) on its own.  A batch is not atomic:
+ * other writers' and readers' messages may interleave with its entries.
+ *
+ * @entries:    user address of @count entries, @entry_size bytes apart.
+ * @count:      1..MBOX_BATCH_MAX, else EINVAL.
+ * @entry_size: sizeof(struct mbox_batch_entry) the caller was built with;
+ *              smaller than the first published one: EINVAL; larger, with
+ *              nonzero bytes past what this kernel knows: E2BIG.
+ * @flags, @reserved: must be 0 (EINVAL).
+ *
+ * The entries are done in order.  Only the first may wait (for room, for
+ * a message), unless the file is O_NONBLOCK; the call stops at the first
+ * later entry that would wait, that fails, or when a signal is pending.
+ * It returns how many entries were done (>= 1), each with its @result
+ * written, or, when the first entry fails, that entry's error as write()
+ * or read() would give it (EAGAIN, EMSGSIZE, EFAULT, EINTR, ENOMEM...).
+ * The error that stopped a later entry is not reported: it recurs on the
+ * next call, which starts with that entry.  Nothing is lost: an entry that
+ * fails leaves its message unsent, or queued.
+ * A file not open for writing (send) or reading (recv): EBADF.  An entry
+ * or @result that cannot be read or written: EFAULT, checked before the
+ * entry is acted on (unless another thread unmaps it meanwhile).
+ */
+struct mbox_batch {
+	__aligned_u64 entries;
+	__u32 count;
+	__u32 entry_size;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define MBOX_BATCH_MAX		1024U
+
+/*
  * Commands.  Besides these, FIONREAD gives the number of bytes the next
  * read() needs (header included in header mode), 0 when empty.  poll()
  * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
@@ -307,5 +361,7 @@ struct mbox_urgent {
 #define MBOX_IOC_SEND_URGENT	_IOWR(MBOX_IOC_MAGIC, 0x07, struct mbox_urgent)
 #define MBOX_IOC_ACK		_IOW(MBOX_IOC_MAGIC, 0x08, struct mbox_ack)
 #define MBOX_IOC_NACK		_IOW(MBOX_IOC_MAGIC, 0x09, struct mbox_ack)
+#define MBOX_IOC_SEND_BATCH	_IOW(MBOX_IOC_MAGIC, 0x0A, struct mbox_batch)
+#define MBOX_IOC_RECV_BATCH	_IOW(MBOX_IOC_MAGIC, 0x0B, struct mbox_batch)
 
 #endif /* _UAPI_LINUX_MBOX_H */
