@@ -5,9 +5,11 @@
 #include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
+#include <linux/fsnotify.h>
 #include <asm/ioctls.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/xacct.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -406,6 +408,9 @@ static ssize_t mbox_batch_one(struct file *file, void __user *uent,
 	struct iovec iov;
 	ssize_t ret;
 
+	/* It cuts at MAX_RW_COUNT: harmless only below the size limit. */
+	BUILD_BUG_ON(MBOX_MAX_MSG_SIZE_LIMIT >= MAX_RW_COUNT);
+
 	ret = copy_struct_from_user(&ent, sizeof(ent), uent, entry_size);
 	if (ret)
 		return ret;
@@ -416,9 +421,26 @@ static ssize_t mbox_batch_one(struct file *file, void __user *uent,
 				  &iter);
 	if (ret)
 		return ret;
-	if (send)
-		return mbox_write_one(file, &iter, nonblock);
-	return mbox_read_one(file->private_data, &iter, nonblock);
+	/* What the VFS does around each read() and write(): LSM, notify. */
+	ret = rw_verify_area(send ? WRITE : READ, file, NULL, ent.len);
+	if (ret)
+		return ret;
+	if (send) {
+		ret = mbox_write_one(file, &iter, nonblock);
+		if (ret > 0) {
+			fsnotify_modify(file);
+			add_wchar(current, ret);
+		}
+		inc_syscw(current);
+	} else {
+		ret = mbox_read_one(file->private_data, &iter, nonblock);
+		if (ret > 0) {
+			fsnotify_access(file);
+			add_rchar(current, ret);
+		}
+		inc_syscr(current);
+	}
+	return ret;
 }
 
 /*
@@ -442,7 +464,8 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 		return ret;
 	if (req.flags || req.reserved || !req.count ||
 	    req.count > MBOX_BATCH_MAX ||
-	    req.entry_size < sizeof(struct mbox_batch_entry))
+	    req.entry_size < sizeof(struct mbox_batch_entry) ||
+	    !IS_ALIGNED(req.entry_size, 8))
 		return -EINVAL;
 	if (req.entry_size > MBOX_BATCH_ENTRY_SIZE_MAX)
 		return -E2BIG;
@@ -470,7 +493,9 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 		}
 		uent += req.entry_size;
 	}
-	return done ? done : ret;
+	if (done)
+		return done;
+	return ret;
 }
 
 static int mbox_ioc_fionread(struct mbox_file *mf, unsigned long arg)

@@ -9,12 +9,29 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "mbox_test.h"
 
 #define NENT 8
+
+/* Wait (up to 60 s) until @what of the mailbox behind @fd is @n. */
+static bool wait_for_waiters(int fd, bool writers, uint32_t n)
+{
+	struct mbox_info info;
+	int i;
+
+	for (i = 0; i < 6000; i++) {
+		if (mbox_info(fd, &info))
+			return false;
+		if ((writers ? info.writers_waiting : info.readers_waiting) == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
 
 static long batch(int fd, unsigned long cmd, struct mbox_batch_entry *e,
 		  uint32_t count)
@@ -257,7 +274,9 @@ TEST_F(batch, bad_arguments)
 	EXPECT_BATCH_ERR(reserved, 1, EINVAL);
 	EXPECT_BATCH_ERR(entry_size, sizeof(struct mbox_batch_entry) - 1,
 			 EINVAL);
-	EXPECT_BATCH_ERR(entry_size, 4097, E2BIG);
+	EXPECT_BATCH_ERR(entry_size, sizeof(struct mbox_batch_entry) + 4,
+			 EINVAL);
+	EXPECT_BATCH_ERR(entry_size, 4096 + 8, E2BIG);
 	EXPECT_BATCH_ERR(entries, 0, EFAULT);
 #undef EXPECT_BATCH_ERR
 	ASSERT_EQ(-1, ioctl(self->fd, MBOX_IOC_SEND_BATCH, NULL));
@@ -334,8 +353,9 @@ TEST_F(batch, only_the_first_entry_waits_for_room)
 	pid = mbox_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		usleep(200000);
-		/* One message read makes room for exactly one. */
+		/* Once the batch is blocked, make room for exactly one. */
+		if (!wait_for_waiters(self->fd, true, 1))
+			_exit(2);
 		_exit(read(self->fd, out, sizeof(out)) == 2 ? 0 : 1);
 	}
 	ASSERT_EQ(1, batch(fd, MBOX_IOC_SEND_BATCH, &self->e[2], 2));
@@ -355,7 +375,8 @@ TEST_F(batch, only_the_first_entry_waits_for_a_message)
 	pid = mbox_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		usleep(200000);
+		if (!wait_for_waiters(self->fd, false, 1))
+			_exit(2);
 		_exit(write(self->fd, "late", 4) == 4 ? 0 : 1);
 	}
 	recv_entries(self->e, self->buf);
@@ -373,14 +394,20 @@ static void on_alarm(int sig)
 TEST_F(batch, a_signal_interrupts_the_first_wait)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no restart */
+	/* Repeating, so a signal that comes before the wait is not the last. */
+	struct itimerval every = { { 0, 100000 }, { 0, 100000 } }, off = { 0 };
 	int fd = open(MBOX_DEV(2), O_RDWR);
+	long ret;
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
 	recv_entries(self->e, self->buf);
-	alarm(1);
-	ASSERT_EQ(-1, batch(fd, MBOX_IOC_RECV_BATCH, self->e, NENT));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &every, NULL));
+	ret = batch(fd, MBOX_IOC_RECV_BATCH, self->e, NENT);
 	ASSERT_EQ(EINTR, errno);
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, NULL));
+	ASSERT_EQ(-1, ret);
+	ASSERT_EQ(0, mbox_queued(fd));
 	close(fd);
 }
 

@@ -355,6 +355,7 @@ static long send_batch3(int fd, const char *msg,
 	for (i = 0; i < 3; i++) {
 		e[i].buf = (uintptr_t)msg;
 		e[i].len = PAYLOAD;
+		e[i].result = 0xdeadbeef;
 	}
 	return ioctl(fd, MBOX_IOC_SEND_BATCH, &b);
 }
@@ -370,9 +371,12 @@ TEST_F(faults, send_batch)
 		long k = o.ret < 0 ? 0 : o.ret;
 
 		ASSERT_GE(3, o.ret);
+		ASSERT_NE(0, o.ret);
 		ASSERT_EQ(k, mbox_queued(self->fd));
-		while (k--)
+		for (int i = 0; i < k; i++) {
+			ASSERT_EQ(PAYLOAD, e[i].result);
 			check_intact(_metadata, self->fd, self->msg);
+		}
 	      }));
 }
 
@@ -392,14 +396,18 @@ TEST_F(faults, recv_batch)
 
 	REQUIRE_FAULT_INJECTION();
 	SWEEP(({
-		for (int i = 0; i < 3; i++)
+		memset(buf, 0, sizeof(buf));
+		for (int i = 0; i < 3; i++) {
+			e[i].result = 0xdeadbeef;
 			ASSERT_EQ(PAYLOAD, write(self->fd, self->msg, PAYLOAD));
+		}
 	      }),
 	      ioctl(self->fd, MBOX_IOC_RECV_BATCH, &b),
 	      ({
 		long k = o.ret < 0 ? 0 : o.ret;
 
 		ASSERT_GE(3, o.ret);
+		ASSERT_NE(0, o.ret);
 		for (int i = 0; i < k; i++) {
 			ASSERT_EQ(PAYLOAD, e[i].result);
 			ASSERT_EQ(0, memcmp(buf[i], self->msg, PAYLOAD));

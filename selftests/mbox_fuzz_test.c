@@ -344,7 +344,8 @@ static void fill_batch(struct rng *r, struct mbox_batch *b)
 	uint32_t es, n, i;
 	size_t len;
 
-	es = rn(r, 4) ? sizeof(struct mbox_batch_entry) : pick_u64(r, 4097);
+	es = rn(r, 4) ? sizeof(struct mbox_batch_entry) :
+	     rn(r, 2) ? 8 * (2 + rn(r, 511)) : pick_u64(r, 4097);
 	n = rn(r, 3) ? 1 + rn(r, 8) : pick_u64(r, MBOX_BATCH_MAX + 1);
 	if (es >= sizeof(struct mbox_batch_entry) && es <= 4096 &&
 	    n <= MBOX_BATCH_MAX && (uint64_t)n * es > BATCH_ROOM)
@@ -354,7 +355,7 @@ static void fill_batch(struct rng *r, struct mbox_batch *b)
 	b->flags = rn(r, 10) ? 0 : pick_u64(r, 1);
 	b->reserved = rn(r, 10) ? 0 : 1;
 	b->entries = (uintptr_t)ents;
-	if (es < sizeof(struct mbox_batch_entry) || es > 4096 ||
+	if (es < sizeof(struct mbox_batch_entry) || es > 4096 || es % 8 ||
 	    n > MBOX_BATCH_MAX)
 		return;		/* refused before any entry is read */
 	memset(ents, 0, (size_t)n * es);

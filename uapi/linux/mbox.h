@@ -316,17 +316,19 @@ struct mbox_batch_entry {
  * @entries:    user address of @count entries, @entry_size bytes apart.
  * @count:      1..MBOX_BATCH_MAX, else EINVAL.
  * @entry_size: sizeof(struct mbox_batch_entry) the caller was built with;
- *              smaller than the first published one: EINVAL; larger than
- *              4096, or with nonzero bytes past what this kernel knows:
- *              E2BIG.
+ *              smaller than the first published one or not a multiple of
+ *              8: EINVAL; larger than 4096, or with nonzero bytes past
+ *              what this kernel knows: E2BIG.
  * @flags, @reserved: must be 0 (EINVAL).
  *
  * The entries are done in order.  Only the first may wait (for room, for
  * a message), unless the file is O_NONBLOCK; the call stops at the first
  * later entry that would wait, that fails, or when a signal is pending.
  * It returns how many entries were done (>= 1), each with its @result
- * written, or, when the first entry fails, that entry's error as write()
- * or read() would give it (EAGAIN, EMSGSIZE, EFAULT, EINTR, ENOMEM...).
+ * written (unless another thread unmapped the array meanwhile: then the
+ * last one's may not be), or, when the first entry fails, that entry's
+ * error as write() or read() would give it (EAGAIN, EMSGSIZE, EFAULT,
+ * EINTR, ENOMEM...).
  * The error that stopped a later entry is not reported: it recurs on the
  * next call, which starts with that entry.  Nothing is lost: an entry that
  * fails leaves its message unsent, or queued.
