@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <asm/ioctls.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -56,9 +57,13 @@ static size_t mbox_hdr_size(const struct mbox_file *mf)
 	       sizeof(struct mbox_msg_header) : 0;
 }
 
-static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
+/*
+ * One message into @to, as read() gives it: by read_iter and by each
+ * entry of MBOX_IOC_RECV_BATCH.
+ */
+static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
+			     bool nonblock)
 {
-	struct mbox_file *mf = iocb->ki_filp->private_data;
 	struct mbox *mb = mf->mb;
 	size_t hdr_size = mbox_hdr_size(mf);
 	struct mbox_leases *leases = NULL;
@@ -68,8 +73,7 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 	if (READ_ONCE(mf->mode) & MBOX_MODE_ACK)
 		leases = &mf->leases;
-	msg = mbox_take(mb, iov_iter_count(to), hdr_size, mbox_nonblock(iocb),
-			leases);
+	msg = mbox_take(mb, iov_iter_count(to), hdr_size, nonblock, leases);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 
@@ -94,9 +98,19 @@ fault:
 	return -EFAULT;
 }
 
-static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
+static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct file *file = iocb->ki_filp;
+	return mbox_read_one(iocb->ki_filp->private_data, to,
+			     mbox_nonblock(iocb));
+}
+
+/*
+ * One message from @from, as write() takes it: by write_iter and by each
+ * entry of MBOX_IOC_SEND_BATCH.
+ */
+static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
+			      bool nonblock)
+{
 	struct mbox_file *mf = file->private_data;
 	struct mbox *mb = mf->mb;
 	size_t len = iov_iter_count(from);
@@ -118,7 +132,7 @@ static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	}
 	mbox_msg_stamp(msg, file);
 
-	ret = mbox_enqueue(mb, msg, mbox_nonblock(iocb));
+	ret = mbox_enqueue(mb, msg, nonblock);
 	if (ret)
 		goto out_free;
 	return len;
@@ -126,6 +140,11 @@ static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
 out_free:
 	mbox_msg_recycle(mb, msg);
 	return ret;
+}
+
+static ssize_t mbox_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	return mbox_write_one(iocb->ki_filp, from, mbox_nonblock(iocb));
 }
 
 static __poll_t mbox_poll(struct file *file, struct poll_table_struct *wait)
@@ -371,6 +390,89 @@ out_free:
 	return ret;
 }
 
+/* Bounds the zero check of entries from a newer, larger ABI. */
+#define MBOX_BATCH_ENTRY_SIZE_MAX	4096U
+
+/*
+ * One batch entry: read it, make sure its result can be reported, then
+ * send or receive its message.  Returns the bytes moved or an error.
+ */
+static ssize_t mbox_batch_one(struct file *file, void __user *uent,
+			      u32 entry_size, bool send, bool nonblock)
+{
+	struct mbox_batch_entry __user *ue = uent;
+	struct mbox_batch_entry ent;
+	struct iov_iter iter;
+	struct iovec iov;
+	ssize_t ret;
+
+	ret = copy_struct_from_user(&ent, sizeof(ent), uent, entry_size);
+	if (ret)
+		return ret;
+	if (put_user(0U, &ue->result))
+		return -EFAULT;
+	ret = import_single_range(send ? ITER_SOURCE : ITER_DEST,
+				  u64_to_user_ptr(ent.buf), ent.len, &iov,
+				  &iter);
+	if (ret)
+		return ret;
+	if (send)
+		return mbox_write_one(file, &iter, nonblock);
+	return mbox_read_one(file->private_data, &iter, nonblock);
+}
+
+/*
+ * MBOX_IOC_SEND_BATCH and MBOX_IOC_RECV_BATCH: entry after entry, each
+ * exactly a write() or a read(); only the first may wait.  No lock is held
+ * across entries, so the user copies of each happen as in write()/read().
+ */
+static long mbox_ioc_batch(struct file *file, unsigned int cmd,
+			   unsigned long arg, bool send)
+{
+	bool nonblock = file->f_flags & O_NONBLOCK;
+	struct mbox_batch req;
+	void __user *uent;
+	ssize_t ret = 0;
+	u32 done;
+
+	if (!(file->f_mode & (send ? FMODE_WRITE : FMODE_READ)))
+		return -EBADF;
+	ret = mbox_copy_in(&req, sizeof(req), cmd, arg);
+	if (ret)
+		return ret;
+	if (req.flags || req.reserved || !req.count ||
+	    req.count > MBOX_BATCH_MAX ||
+	    req.entry_size < sizeof(struct mbox_batch_entry))
+		return -EINVAL;
+	if (req.entry_size > MBOX_BATCH_ENTRY_SIZE_MAX)
+		return -E2BIG;
+
+	uent = u64_to_user_ptr(req.entries);
+	for (done = 0; done < req.count; done++) {
+		if (done) {
+			/* Progress made: a signal ends the call, not waits. */
+			if (signal_pending(current))
+				break;
+			cond_resched();
+		}
+		ret = mbox_batch_one(file, uent, req.entry_size, send,
+				     nonblock || done);
+		if (ret < 0)
+			break;
+		/*
+		 * Checked writable above; if another thread unmapped it
+		 * since, the message has still moved and is counted.
+		 */
+		if (put_user((u32)ret,
+			     &((struct mbox_batch_entry __user *)uent)->result)) {
+			done++;
+			break;
+		}
+		uent += req.entry_size;
+	}
+	return done ? done : ret;
+}
+
 static int mbox_ioc_fionread(struct mbox_file *mf, unsigned long arg)
 {
 	u32 size = mbox_next_size(mf->mb);
@@ -399,6 +501,9 @@ static size_t mbox_ioc_min_size(unsigned int nr)
 	case _IOC_NR(MBOX_IOC_ACK):
 	case _IOC_NR(MBOX_IOC_NACK):
 		return sizeof(struct mbox_ack);
+	case _IOC_NR(MBOX_IOC_SEND_BATCH):
+	case _IOC_NR(MBOX_IOC_RECV_BATCH):
+		return sizeof(struct mbox_batch);
 	}
 	return 0;
 }
@@ -437,6 +542,10 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mbox_ioc_ack(mf, cmd, arg, true);
 	if (mbox_cmd_is(cmd, MBOX_IOC_NACK))
 		return mbox_ioc_ack(mf, cmd, arg, false);
+	if (mbox_cmd_is(cmd, MBOX_IOC_SEND_BATCH))
+		return mbox_ioc_batch(file, cmd, arg, true);
+	if (mbox_cmd_is(cmd, MBOX_IOC_RECV_BATCH))
+		return mbox_ioc_batch(file, cmd, arg, false);
 	return -ENOTTY;
 }
 

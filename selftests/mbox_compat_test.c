@@ -38,6 +38,13 @@ LAYOUT(mbox_urgent, len, 8);
 LAYOUT(mbox_urgent, up_to_seq, 24);
 LAYOUT(mbox_urgent, seq, 32);
 LAYOUT(mbox_urgent, flushed_bytes, 48);
+_Static_assert(sizeof(struct mbox_batch_entry) == 16, "batch entry size");
+LAYOUT(mbox_batch_entry, len, 8);
+LAYOUT(mbox_batch_entry, result, 12);
+_Static_assert(sizeof(struct mbox_batch) == 24, "batch size");
+LAYOUT(mbox_batch, count, 8);
+LAYOUT(mbox_batch, entry_size, 12);
+LAYOUT(mbox_batch, reserved, 20);
 
 FIXTURE(compat) {
 	int fd;
@@ -98,6 +105,34 @@ TEST_F(compat, every_ioctl_works)
 	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_FLUSH, &fl));
 	ASSERT_EQ(2, fl.flushed_msgs);
 	ASSERT_EQ(11, fl.flushed_bytes);
+	ASSERT_EQ(0, mbox_queued(self->fd));
+}
+
+/* The batch entries hold user pointers: a 32-bit caller's must work too. */
+TEST_F(compat, batch_ioctls_work)
+{
+	char a[8] = "one", b[8] = "three";
+	struct mbox_batch_entry e[2] = {
+		{ .buf = (uintptr_t)a, .len = 3 },
+		{ .buf = (uintptr_t)b, .len = 5 },
+	};
+	struct mbox_batch batch = {
+		.entries = (uintptr_t)e,
+		.count = 2,
+		.entry_size = sizeof(e[0]),
+	};
+
+	ASSERT_EQ(2, ioctl(self->fd, MBOX_IOC_SEND_BATCH, &batch));
+	ASSERT_EQ(3, e[0].result);
+	ASSERT_EQ(5, e[1].result);
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	e[0].len = e[1].len = sizeof(a);
+	ASSERT_EQ(2, ioctl(self->fd, MBOX_IOC_RECV_BATCH, &batch));
+	ASSERT_EQ(3, e[0].result);
+	ASSERT_EQ(5, e[1].result);
+	ASSERT_STREQ("one", a);
+	ASSERT_STREQ("three", b);
 	ASSERT_EQ(0, mbox_queued(self->fd));
 }
 

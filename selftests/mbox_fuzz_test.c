@@ -325,7 +325,53 @@ static const unsigned int cmds[] = {
 	MBOX_IOC_GET_INFO, MBOX_IOC_SET_LIMITS, MBOX_IOC_PEEK,
 	MBOX_IOC_SET_MODE, MBOX_IOC_GET_MODE, MBOX_IOC_FLUSH,
 	MBOX_IOC_SEND_URGENT, MBOX_IOC_ACK, MBOX_IOC_NACK, FIONREAD,
+	MBOX_IOC_SEND_BATCH, MBOX_IOC_RECV_BATCH,
 };
+
+/* Bytes of batch entries per thread: every accepted count and size fit. */
+#define BATCH_ROOM	65536
+
+/*
+ * A batch whose entries all lie in this thread's own array (the kernel
+ * writes each entry's result: it must never land on memory we use), each
+ * pointing at a buffer of any kind; now and then a tail byte of a larger
+ * entry set, or a hostile entries pointer.
+ */
+static void fill_batch(struct rng *r, struct mbox_batch *b)
+{
+	static __thread unsigned char ents[BATCH_ROOM]
+		__attribute__((aligned(8)));
+	uint32_t es, n, i;
+	size_t len;
+
+	es = rn(r, 4) ? sizeof(struct mbox_batch_entry) : pick_u64(r, 4097);
+	n = rn(r, 3) ? 1 + rn(r, 8) : pick_u64(r, MBOX_BATCH_MAX + 1);
+	if (es >= sizeof(struct mbox_batch_entry) && es <= 4096 &&
+	    n <= MBOX_BATCH_MAX && (uint64_t)n * es > BATCH_ROOM)
+		n = BATCH_ROOM / es;
+	b->count = n;
+	b->entry_size = es;
+	b->flags = rn(r, 10) ? 0 : pick_u64(r, 1);
+	b->reserved = rn(r, 10) ? 0 : 1;
+	b->entries = (uintptr_t)ents;
+	if (es < sizeof(struct mbox_batch_entry) || es > 4096 ||
+	    n > MBOX_BATCH_MAX)
+		return;		/* refused before any entry is read */
+	memset(ents, 0, (size_t)n * es);
+	for (i = 0; i < n; i++) {
+		struct mbox_batch_entry *e = (void *)(ents + (size_t)i * es);
+
+		len = rn(r, 3) ? rn(r, 300) : pick_len(r);
+		e->buf = (uintptr_t)pick_buf(r, &len);
+		e->len = rn(r, 8) ? len : pick_u64(r, 65536);
+	}
+	if (es > sizeof(struct mbox_batch_entry) && !rn(r, 4))
+		ents[(size_t)rn(r, n) * es + es - 1] = 1;
+	if (!rn(r, 12)) {
+		len = 16;
+		b->entries = (uintptr_t)pick_buf(r, &len);
+	}
+}
 
 /* Fill @arg as command @cmd's structure, with boundary values. */
 static void fill_arg(struct rng *r, unsigned int cmd, unsigned char *arg)
@@ -384,6 +430,10 @@ static void fill_arg(struct rng *r, unsigned int cmd, unsigned char *arg)
 		u->seq = rn(r, 10) ? 0 : 1;
 		break;
 	}
+	case _IOC_NR(MBOX_IOC_SEND_BATCH):
+	case _IOC_NR(MBOX_IOC_RECV_BATCH):
+		fill_batch(r, (void *)arg);
+		break;
 	case _IOC_NR(MBOX_IOC_ACK):
 	case _IOC_NR(MBOX_IOC_NACK): {
 		struct mbox_ack *a = (void *)arg;

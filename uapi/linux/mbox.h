@@ -291,11 +291,13 @@ struct mbox_urgent {
  * struct mbox_batch_entry - one message of a batch (struct mbox_batch).
  *
  * @buf, @len (in): MBOX_IOC_SEND_BATCH: the payload, as write() takes it
- *         (1..max_msg_size bytes); MBOX_IOC_RECV_BATCH: the buffer the
+ *         (0 bytes: nothing is sent and @result is 0; more than
+ *         max_msg_size: EMSGSIZE); MBOX_IOC_RECV_BATCH: the buffer the
  *         message goes into, as read() fills it (the header first in
- *         header mode).
+ *         header mode; too small: EMSGSIZE and the message stays).
  * @result (out): bytes sent, or bytes placed in @buf, for each entry the
- *         call reports done; ignored on input, so an array can be reused.
+ *         call reports done (unspecified for the others); ignored on
+ *         input, so an array can be reused.
  */
 struct mbox_batch_entry {
 	__aligned_u64 buf;
@@ -314,8 +316,9 @@ struct mbox_batch_entry {
  * @entries:    user address of @count entries, @entry_size bytes apart.
  * @count:      1..MBOX_BATCH_MAX, else EINVAL.
  * @entry_size: sizeof(struct mbox_batch_entry) the caller was built with;
- *              smaller than the first published one: EINVAL; larger, with
- *              nonzero bytes past what this kernel knows: E2BIG.
+ *              smaller than the first published one: EINVAL; larger than
+ *              4096, or with nonzero bytes past what this kernel knows:
+ *              E2BIG.
  * @flags, @reserved: must be 0 (EINVAL).
  *
  * The entries are done in order.  Only the first may wait (for room, for
