@@ -29,6 +29,8 @@ except Exception as e:
     print("no JSON: %s" % e)
     sys.exit(1)
 mechs = {"mbox", "pipe", "seqpacket", "dgram", "posix-mq", "sysv-msg"}
+# Batched: scenarios that move several messages (not 4 and 6).
+batched = {"mbox-b16", "seqpkt-m16"}
 bad = 0
 if what == "header":
     print("kernel %s, %s CPUs, %s" % (res["kernel"], res["cpus"], res["accel"]))
@@ -48,7 +50,7 @@ elif what == "complete":
             print("the pipe's ratio to itself is not 1: %s" % r)
             bad = 1
     for s in range(1, 7):
-        if seen.get(s) != mechs:
+        if seen.get(s) != (mechs if s in (4, 6) else mechs | batched):
             print("scenario %d measured %s" % (s, sorted(seen.get(s, ()))))
             bad = 1
     goals = {g["goal"] for g in res["goals"]}
@@ -77,7 +79,7 @@ check header
 ok $? "the JSON parses and names the kernel, CPU count and TCG/KVM"
 
 check complete
-ok $? "every scenario has a figure for every mechanism and 16 goals are judged"
+ok $? "every scenario has a figure for every mechanism (batched ones: 1, 2, 3, 5) and 16 goals are judged"
 
 check herd
 ok $? "scenario 6: one message wakes exactly one of 32 blocked mbox readers"

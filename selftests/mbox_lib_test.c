@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,15 @@ static int reset(int fd)
 	int ret = mbox_flush(fd, 0, 0, NULL);
 
 	return ret ? ret : mbox_set_limits(fd, &l);
+}
+
+/* Messages queued, or a negative errno. */
+static long long mbox_queued_msgs(int fd)
+{
+	struct mbox_info info;
+	int ret = mbox_info(fd, &info);
+
+	return ret ? ret : info.msgs_queued;
 }
 
 FIXTURE(lib) {
@@ -372,6 +382,186 @@ TEST_F(lib, limits_modes_and_acks)
 	EXPECT_EQ(0, after.msgs_queued);
 	EXPECT_EQ(0, after.inflight);
 	close(fd);
+}
+
+/* Room for a header and a payload of @n bytes, as a batch buffer needs. */
+#define SLOT(n)	(sizeof(struct mbox_msg_header) + (n))
+
+TEST_F(lib, batch_sends_and_receives_whole_messages)
+{
+	static char big[2000], rx[4][SLOT(2048)];
+	struct iovec msgs[3] = {
+		{ .iov_base = "one", .iov_len = 3 },
+		{ .iov_base = "three", .iov_len = 5 },
+		{ .iov_base = big, .iov_len = sizeof(big) },
+	};
+	struct iovec bufs[4];
+	struct mbox_msg_header h[4];
+	struct mbox_info before, info;
+	size_t lens[4];
+	int i, fd;
+
+	for (i = 0; i < (int)sizeof(big); i++)
+		big[i] = i * 13;
+	for (i = 0; i < 4; i++) {
+		bufs[i].iov_base = rx[i];
+		bufs[i].iov_len = sizeof(rx[i]);
+	}
+	ASSERT_EQ(0, mbox_info(self->rd, &before));
+	ASSERT_EQ(3, mbox_send_batch(self->wr, msgs, 3));
+	ASSERT_EQ(0, mbox_info(self->rd, &info));
+	EXPECT_EQ(3, info.msgs_queued);
+	EXPECT_EQ(3 + 5 + sizeof(big), info.bytes_queued);
+	EXPECT_EQ(before.total_enqueued + 3, info.total_enqueued);
+
+	/* Four asked, three queued: the fourth would wait, so the call stops. */
+	memset(h, 0xa5, sizeof(h));
+	memset(lens, 0xa5, sizeof(lens));
+	ASSERT_EQ(3, mbox_recv_batch(self->rd, h, bufs, lens, 4));
+	EXPECT_EQ(3, lens[0]);
+	EXPECT_EQ(0, memcmp(rx[0], "one", 3));
+	EXPECT_EQ(5, lens[1]);
+	EXPECT_EQ(0, memcmp(rx[1], "three", 5));
+	EXPECT_EQ(sizeof(big), lens[2]);
+	EXPECT_EQ(0, memcmp(rx[2], big, sizeof(big)));
+	/* Each message was stamped and sequenced on its own. */
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(sizeof(h[i]), h[i].hdr_size);
+		EXPECT_EQ(lens[i], h[i].size);
+		EXPECT_EQ(before.next_seq + i, h[i].seq);
+		EXPECT_EQ(getpid(), h[i].pid);
+		EXPECT_EQ(geteuid(), h[i].uid);
+		EXPECT_EQ(0, h[i].flags);
+		EXPECT_EQ(1, h[i].delivery_count);
+	}
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, (unsigned long long)lens[3]);
+	EXPECT_EQ(0, mbox_pending(self->rd));
+
+	/* Empty: the first message waits as the descriptor says. */
+	fd = mbox_open(DEV, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EAGAIN, mbox_recv_batch(fd, h, bufs, lens, 4));
+
+	/* No headers wanted; a zero-length entry is done and sends nothing. */
+	msgs[1].iov_len = 0;
+	ASSERT_EQ(3, mbox_send_batch(self->wr, msgs, 3));
+	ASSERT_EQ(2, mbox_recv_batch(fd, NULL, bufs, lens, 4));
+	EXPECT_EQ(3, lens[0]);
+	EXPECT_EQ(sizeof(big), lens[1]);
+	EXPECT_EQ(0, memcmp(rx[1], big, sizeof(big)));
+	close(fd);
+}
+
+TEST_F(lib, batch_stops_at_a_message_that_would_wait_or_fail)
+{
+	struct mbox_limits l = { .max_msgs = 2 };
+	static char m200[200], rx[SLOT(200)], small[SLOT(4)];
+	struct iovec msgs[3] = {
+		{ .iov_base = "abcdefghij", .iov_len = 10 },
+		{ .iov_base = m200, .iov_len = sizeof(m200) },
+		{ .iov_base = "xyz", .iov_len = 3 },
+	};
+	struct iovec bufs[2] = {
+		{ .iov_base = rx, .iov_len = sizeof(rx) },
+		{ .iov_base = small, .iov_len = sizeof(small) },
+	};
+	size_t lens[2];
+	int fd;
+
+	/* Full after two: the third would wait, and only a first may. */
+	ASSERT_EQ(0, mbox_set_limits(self->rd, &l));
+	ASSERT_EQ(2, mbox_send_batch(self->wr, msgs, 3));
+	EXPECT_EQ(2, mbox_queued_msgs(self->rd));
+	fd = mbox_open(DEV, O_WRONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EAGAIN, mbox_send_batch(fd, msgs + 2, 1));
+	close(fd);
+
+	/* The second buffer is too small: one received, the other kept. */
+	ASSERT_EQ(1, mbox_recv_batch(self->rd, NULL, bufs, lens, 2));
+	EXPECT_EQ(10, lens[0]);
+	EXPECT_EQ(0, memcmp(rx, "abcdefghij", 10));
+	EXPECT_EQ(SLOT(sizeof(m200)), mbox_pending(self->rd));
+	EXPECT_EQ(-EMSGSIZE, mbox_recv_batch(self->rd, NULL, bufs + 1, lens,
+					     1));
+	EXPECT_EQ(SLOT(sizeof(m200)), mbox_pending(self->rd));
+	ASSERT_EQ(0, reset(self->rd));
+
+	/* Too long: the batch stops before it; the next call reports it. */
+	l.max_msgs = 0;
+	l.max_msg_size = 100;
+	ASSERT_EQ(0, mbox_set_limits(self->rd, &l));
+	ASSERT_EQ(1, mbox_send_batch(self->wr, msgs, 3));
+	EXPECT_EQ(-EMSGSIZE, mbox_send_batch(self->wr, msgs + 1, 2));
+	EXPECT_EQ(1, mbox_queued_msgs(self->rd));
+
+	/* A length no entry can carry is refused the same way. */
+	msgs[1].iov_len = (size_t)UINT32_MAX + 1;
+	if (msgs[1].iov_len) {
+		ASSERT_EQ(1, mbox_send_batch(self->wr, msgs, 3));
+		EXPECT_EQ(-EMSGSIZE, mbox_send_batch(self->wr, msgs + 1, 2));
+		EXPECT_EQ(2, mbox_queued_msgs(self->rd));
+	}
+
+	EXPECT_EQ(-EINVAL, mbox_send_batch(self->wr, msgs, 0));
+	EXPECT_EQ(-EINVAL, mbox_recv_batch(self->rd, NULL, bufs, lens, 0));
+	EXPECT_EQ(-EBADF, mbox_send_batch(self->rd, msgs, 1));
+	EXPECT_EQ(-EBADF, mbox_recv_batch(self->wr, NULL, bufs, lens, 1));
+	EXPECT_EQ(2, mbox_queued_msgs(self->rd));
+}
+
+/* More than MBOX_BATCH_MAX: capped, and the rest goes in the next call. */
+TEST_F(lib, batch_count_is_capped_at_the_kernel_maximum)
+{
+	enum { N = MBOX_BATCH_MAX + 5 };
+	struct mbox_limits l = { .max_msgs = N };
+	static unsigned short payload[N];
+	static char rx[N][SLOT(2)];
+	static struct iovec msgs[N], bufs[N];
+	static struct mbox_msg_header h[N];
+	static size_t lens[N];
+	unsigned short got;
+	int i;
+
+	for (i = 0; i < N; i++) {
+		payload[i] = i;
+		msgs[i].iov_base = &payload[i];
+		msgs[i].iov_len = sizeof(payload[i]);
+		bufs[i].iov_base = rx[i];
+		bufs[i].iov_len = sizeof(rx[i]);
+	}
+	ASSERT_EQ(0, mbox_set_limits(self->rd, &l));
+	ASSERT_EQ(MBOX_BATCH_MAX, mbox_send_batch(self->wr, msgs, N));
+	ASSERT_EQ(5, mbox_send_batch(self->wr, msgs + MBOX_BATCH_MAX, 5));
+	EXPECT_EQ(N, mbox_queued_msgs(self->rd));
+
+	ASSERT_EQ(MBOX_BATCH_MAX, mbox_recv_batch(self->rd, h, bufs, lens, N));
+	ASSERT_EQ(5, mbox_recv_batch(self->rd, h + MBOX_BATCH_MAX,
+				     bufs + MBOX_BATCH_MAX,
+				     lens + MBOX_BATCH_MAX, N));
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(2, lens[i]);
+		memcpy(&got, rx[i], sizeof(got));
+		ASSERT_EQ(i, got);
+		ASSERT_EQ(h[0].seq + i, h[i].seq);
+	}
+	EXPECT_EQ(0, mbox_queued_msgs(self->rd));
+}
+
+TEST_F(lib, recv_batch_refuses_a_file_not_in_header_mode)
+{
+	static char msg[100], rx[SLOT(100)];
+	struct iovec buf = { .iov_base = rx, .iov_len = sizeof(rx) };
+	size_t len;
+
+	/* A payload long enough to be mistaken for a header. */
+	memset(msg, 'x', sizeof(msg));
+	ASSERT_EQ(0, mbox_set_header_mode(self->rd, 0));
+	ASSERT_EQ(sizeof(msg), mbox_send(self->wr, msg, sizeof(msg), -1));
+	EXPECT_EQ(-EPROTO, mbox_recv_batch(self->rd, NULL, &buf, &len, 1));
+	/* Consumed, as by mbox_recv(). */
+	EXPECT_EQ(0, mbox_queued_msgs(self->rd));
+	ASSERT_EQ(0, mbox_set_header_mode(self->rd, 1));
 }
 
 TEST(headers_format_on_one_line)

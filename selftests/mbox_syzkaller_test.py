@@ -288,6 +288,21 @@ def _():
                                              bytes(4)))[0]
         assert n == 72 + len(buf), n
         fcntl.ioctl(fd, flush, bytes(32))
+        # One entry each way; a mutable argument returns the call's value.
+        for name, data in (("MBOX_IOC_SEND_BATCH", b"batch"),
+                           ("MBOX_IOC_RECV_BATCH", bytes(128))):
+            cdata = ctypes.create_string_buffer(data, len(data))
+            entry = ctypes.create_string_buffer(
+                struct.pack("<QII", ctypes.addressof(cdata), len(data), 0))
+            batch = bytearray(struct.pack("<QIIII", ctypes.addressof(entry),
+                                          1, 16, 0, 0))
+            assert fcntl.ioctl(fd, hconsts[name], batch, True) == 1, name
+            result = struct.unpack_from("<I", entry.raw, 12)[0]
+            if name == "MBOX_IOC_SEND_BATCH":
+                assert result == 5, result
+            else:   # header mode: the header, then the payload
+                assert result == 72 + 5, result
+                assert cdata.raw[72:77] == b"batch", cdata.raw[:80]
     finally:
         os.close(fd)
 

@@ -7,7 +7,11 @@
  * Mechanisms: mbox (/dev/mbox0 and /dev/mbox1), pipe, socketpair(AF_UNIX)
  * SOCK_SEQPACKET and SOCK_DGRAM, POSIX message queue, System V message
  * queue.  Each is configured to hold the same number of messages of the
- * size under test (see chan_open()).
+ * size under test (see chan_open()).  Two more move BATCH messages per
+ * system call where a scenario has several to move (1, 2, 3 and 5): mbox
+ * through MBOX_IOC_SEND_BATCH/MBOX_IOC_RECV_BATCH ("mbox-b16"), and, for
+ * a fair comparison, the SEQPACKET socket through sendmmsg()/recvmmsg()
+ * ("seqpkt-m16").  Their figures are still per message.
  *
  * Scenarios:
  *  1  one thread sends one message then receives it: the per-message cost
@@ -44,17 +48,48 @@
 #include <cpuid.h>
 #include <sys/ioctl.h>
 #include <sys/msg.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <linux/mbox.h>
 
-enum mech { M_MBOX, M_PIPE, M_SEQPACKET, M_DGRAM, M_POSIXMQ, M_SYSV, NR_MECH };
+enum mech {
+	M_MBOX, M_MBOX_B16, M_PIPE, M_SEQPACKET, M_SEQPACKET_M16, M_DGRAM,
+	M_POSIXMQ, M_SYSV, NR_MECH
+};
 
 static const char *const mech_name[NR_MECH] = {
-	"mbox", "pipe", "seqpacket", "dgram", "posix-mq", "sysv-msg",
+	"mbox", "mbox-b16", "pipe", "seqpacket", "seqpkt-m16", "dgram",
+	"posix-mq", "sysv-msg",
 };
+
+/* Messages per system call of the batched mechanisms. */
+#define BATCH		16
+
+static bool mech_batched(enum mech m)
+{
+	return m == M_MBOX_B16 || m == M_SEQPACKET_M16;
+}
+
+/* The transport under a batched mechanism: the same channel. */
+static enum mech mech_base(enum mech m)
+{
+	return m == M_MBOX_B16 ? M_MBOX :
+	       m == M_SEQPACKET_M16 ? M_SEQPACKET : m;
+}
+
+static int mech_batch(enum mech m)
+{
+	return mech_batched(m) ? BATCH : 1;
+}
+
+/* Ping-pong and the herd move one message at a time: nothing to batch. */
+static bool mech_in_scenario(enum mech m, int scenario)
+{
+	return !mech_batched(m) || (scenario != 4 && scenario != 6);
+}
 
 #define MAX_REPS	64
 #define NR_SIZES	4
@@ -140,10 +175,18 @@ struct sysv_buf {
 	char mtext[];
 };
 
-/* Per-thread buffers big enough for any size and any mechanism. */
+/*
+ * Per-thread buffers big enough for any size and any mechanism; the
+ * batched ones also get BATCH receive buffers of the size under test and
+ * their call's arrays, set up once (bufs_batch()) as a program would.
+ */
 struct bufs {
 	struct sysv_buf *tx;
 	struct sysv_buf *rx;
+	char *rxs;
+	struct mbox_batch_entry tx_e[BATCH], rx_e[BATCH];
+	struct iovec tx_iov, rx_iov[BATCH];
+	struct mmsghdr tx_mm[BATCH], rx_mm[BATCH];
 };
 
 static void bufs_init(struct bufs *b)
@@ -157,12 +200,44 @@ static void bufs_init(struct bufs *b)
 	memset(b->tx, 0x5a, n);
 	memset(b->rx, 0, n);
 	b->tx->mtype = 1;
+	b->rxs = NULL;
+}
+
+/* The batch arrays for messages of @size; nothing for other mechanisms. */
+static void bufs_batch(struct bufs *b, enum mech m, size_t size)
+{
+	int i;
+
+	if (!mech_batched(m))
+		return;
+	b->rxs = malloc(BATCH * size);
+	if (!b->rxs)
+		die("out of memory");
+	memset(b->rxs, 0, BATCH * size);
+	b->tx_iov.iov_base = b->tx->mtext;
+	b->tx_iov.iov_len = size;
+	for (i = 0; i < BATCH; i++) {
+		/* Every message sent from one buffer, each received into its own. */
+		b->tx_e[i].buf = (uintptr_t)b->tx->mtext;
+		b->tx_e[i].len = size;
+		b->rx_e[i].buf = (uintptr_t)(b->rxs + i * size);
+		b->rx_e[i].len = size;
+		b->rx_iov[i].iov_base = b->rxs + i * size;
+		b->rx_iov[i].iov_len = size;
+		memset(&b->tx_mm[i], 0, sizeof(b->tx_mm[i]));
+		b->tx_mm[i].msg_hdr.msg_iov = &b->tx_iov;
+		b->tx_mm[i].msg_hdr.msg_iovlen = 1;
+		memset(&b->rx_mm[i], 0, sizeof(b->rx_mm[i]));
+		b->rx_mm[i].msg_hdr.msg_iov = &b->rx_iov[i];
+		b->rx_mm[i].msg_hdr.msg_iovlen = 1;
+	}
 }
 
 static void bufs_free(struct bufs *b)
 {
 	free(b->tx);
 	free(b->rx);
+	free(b->rxs);
 }
 
 static int write_file(const char *path, const char *val)
@@ -226,6 +301,14 @@ static int mbox_setup(int fd, size_t size, size_t cap)
 	return ioctl(fd, MBOX_IOC_SET_LIMITS, &lim);
 }
 
+/* An empty batch is EINVAL where batches exist, ENOTTY (kept) if not. */
+static bool mbox_has_batches(int fd)
+{
+	struct mbox_batch b = { .count = 0 };
+
+	return ioctl(fd, MBOX_IOC_RECV_BATCH, &b) == 0 || errno != ENOTTY;
+}
+
 static int sock_bufs(int fd, size_t bytes)
 {
 	int v = bytes > INT_MAX / 2 ? INT_MAX / 2 : (int)bytes;
@@ -266,7 +349,7 @@ static int chan_open(struct chan *c, enum mech m, size_t size, size_t cap,
 	c->wfd = c->rfd = -1;
 	c->msqid = -1;
 	c->mq = (mqd_t)-1;
-	switch (m) {
+	switch (mech_base(m)) {
 	case M_MBOX:
 		snprintf(path, sizeof(path), "/dev/mbox%d", slot);
 		c->wfd = open(path, O_WRONLY);
@@ -274,6 +357,9 @@ static int chan_open(struct chan *c, enum mech m, size_t size, size_t cap,
 			return -1;
 		c->rfd = open(path, O_RDONLY);
 		if (c->rfd < 0)
+			return -1;
+		/* A kernel without batches: unavailable, not a dead run. */
+		if (mech_batched(m) && !mbox_has_batches(c->rfd))
 			return -1;
 		return mbox_setup(c->rfd, size, cap);
 	case M_PIPE:
@@ -288,7 +374,7 @@ static int chan_open(struct chan *c, enum mech m, size_t size, size_t cap,
 		return 0;
 	case M_SEQPACKET:
 	case M_DGRAM:
-		if (socketpair(AF_UNIX, m == M_DGRAM ? SOCK_DGRAM :
+		if (socketpair(AF_UNIX, mech_base(m) == M_DGRAM ? SOCK_DGRAM :
 			       SOCK_SEQPACKET, 0, fds))
 			return -1;
 		c->wfd = fds[0];
@@ -336,7 +422,7 @@ static int chan_open(struct chan *c, enum mech m, size_t size, size_t cap,
 
 static void chan_close(struct chan *c)
 {
-	if (c->mech == M_MBOX && c->rfd >= 0) {
+	if (mech_base(c->mech) == M_MBOX && c->rfd >= 0) {
 		struct mbox_flush fl = { 0 };
 
 		ioctl(c->rfd, MBOX_IOC_FLUSH, &fl);
@@ -441,6 +527,98 @@ static void chan_recv(struct chan *c, struct bufs *b)
 			    strerror(errno));
 		}
 	}
+}
+
+/*
+ * @n (at most BATCH) messages: in as few calls as the mechanism allows,
+ * one for the batched ones unless the call stops short (only its first
+ * message may wait), one each for the others.
+ */
+static void chan_send_n(struct chan *c, struct bufs *b, int n)
+{
+	struct mbox_batch batch = { .entry_size = sizeof(b->tx_e[0]) };
+	int done = 0, r;
+
+	while (done < n) {
+		switch (c->mech) {
+		case M_MBOX_B16:
+			batch.entries = (uintptr_t)(b->tx_e + done);
+			batch.count = n - done;
+			r = ioctl(c->wfd, MBOX_IOC_SEND_BATCH, &batch);
+			break;
+		case M_SEQPACKET_M16:
+			r = sendmmsg(c->wfd, b->tx_mm + done, n - done, 0);
+			break;
+		default:
+			chan_send(c, b);
+			r = 1;
+			break;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("%s send: %d, %s", mech_name[c->mech], r,
+			    strerror(errno));
+		done += r;
+	}
+}
+
+static void chan_recv_n(struct chan *c, struct bufs *b, int n)
+{
+	struct mbox_batch batch = { .entry_size = sizeof(b->rx_e[0]) };
+	int done = 0, r, i;
+
+	while (done < n) {
+		switch (c->mech) {
+		case M_MBOX_B16:
+			batch.entries = (uintptr_t)(b->rx_e + done);
+			batch.count = n - done;
+			r = ioctl(c->rfd, MBOX_IOC_RECV_BATCH, &batch);
+			for (i = 0; i < r; i++)
+				if (b->rx_e[done + i].result != c->size)
+					die("mbox-b16: %u bytes received",
+					    b->rx_e[done + i].result);
+			break;
+		case M_SEQPACKET_M16:
+			/* Wait for the first, take what is there after it. */
+			r = recvmmsg(c->rfd, b->rx_mm + done, n - done,
+				     MSG_WAITFORONE, NULL);
+			for (i = 0; i < r; i++)
+				if (b->rx_mm[done + i].msg_len != c->size)
+					die("seqpkt-m16: %u bytes received",
+					    b->rx_mm[done + i].msg_len);
+			break;
+		default:
+			chan_recv(c, b);
+			r = 1;
+			break;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("%s recv: %d, %s", mech_name[c->mech], r,
+			    strerror(errno));
+		done += r;
+	}
+}
+
+/* @count messages in calls of up to the mechanism's batch each. */
+static void chan_send_all(struct chan *c, struct bufs *b, size_t count)
+{
+	size_t batch = mech_batch(c->mech);
+
+	for (; count > batch; count -= batch)
+		chan_send_n(c, b, batch);
+	chan_send_n(c, b, count);
+}
+
+static void chan_recv_all(struct chan *c, struct bufs *b, size_t count)
+{
+	size_t batch = mech_batch(c->mech);
+
+	for (; count > batch; count -= batch)
+		chan_recv_n(c, b, batch);
+	chan_recv_n(c, b, count);
 }
 
 /* ---- results ---- */
@@ -583,18 +761,22 @@ static size_t stream_cap(size_t size)
 	return cap < 16 ? 16 : cap > 1024 ? 1024 : cap;
 }
 
-/* 1 and 5: send one message and receive it, @iters times, @depth queued. */
+/*
+ * 1 and 5: send one message and receive it, @iters times, @depth queued;
+ * a batched mechanism sends BATCH then receives them, @iters in all.
+ */
 static int run_sendrecv(struct cell *cell, enum mech m, size_t size,
 			int depth, size_t iters)
 {
+	size_t batch = mech_batch(m), i, n;
 	struct chan c;
 	struct bufs b;
 	uint64_t t0;
-	size_t i;
 	int d;
 
 	bufs_init(&b);
-	if (chan_open(&c, m, size, depth + 2, 0)) {
+	bufs_batch(&b, m, size);
+	if (chan_open(&c, m, size, depth + batch + 1, 0)) {
 		cell_fail(cell, m, "setup");
 		chan_close(&c);
 		bufs_free(&b);
@@ -602,14 +784,16 @@ static int run_sendrecv(struct cell *cell, enum mech m, size_t size,
 	}
 	for (d = 0; d < depth; d++)
 		chan_send(&c, &b);
-	for (i = 0; i < iters / 10 + 1; i++) {	/* warm up */
-		chan_send(&c, &b);
-		chan_recv(&c, &b);
+	for (i = 0; i < iters / 10 + 1; i += n) {	/* warm up */
+		n = batch;
+		chan_send_n(&c, &b, n);
+		chan_recv_n(&c, &b, n);
 	}
 	t0 = now_ns();
-	for (i = 0; i < iters; i++) {
-		chan_send(&c, &b);
-		chan_recv(&c, &b);
+	for (i = 0; i < iters; i += n) {
+		n = iters - i < batch ? iters - i : batch;
+		chan_send_n(&c, &b, n);
+		chan_recv_n(&c, &b, n);
 	}
 	cell_add(cell, m, (double)(now_ns() - t0) / iters);
 	chan_close(&c);
@@ -628,14 +812,13 @@ static void *stream_writer(void *arg)
 {
 	struct stream *s = arg;
 	struct bufs b;
-	size_t i;
 
 	bufs_init(&b);
+	bufs_batch(&b, s->c->mech, s->c->size);
 	if (s->cpu >= 0)
 		pin_cpu(s->cpu);
 	pthread_barrier_wait(s->start);
-	for (i = 0; i < s->count; i++)
-		chan_send(s->c, &b);
+	chan_send_all(s->c, &b, s->count);
 	bufs_free(&b);
 	return NULL;
 }
@@ -650,10 +833,10 @@ static int run_stream(struct cell *cell, enum mech m, size_t size,
 	struct chan c;
 	struct bufs b;
 	uint64_t t0;
-	size_t i;
 	int w;
 
 	bufs_init(&b);
+	bufs_batch(&b, m, size);
 	if (chan_open(&c, m, size, stream_cap(size), 0)) {
 		cell_fail(cell, m, "setup");
 		chan_close(&c);
@@ -675,8 +858,7 @@ static int run_stream(struct cell *cell, enum mech m, size_t size,
 		pin_cpu(0);
 	pthread_barrier_wait(&start);
 	t0 = now_ns();
-	for (i = 0; i < count; i++)
-		chan_recv(&c, &b);
+	chan_recv_all(&c, &b, count);
 	cell_add(cell, m, count * 1e9 / (double)(now_ns() - t0));
 	for (w = 0; w < writers; w++)
 		pthread_join(tid[w], NULL);
@@ -917,6 +1099,12 @@ static bool want_mech(enum mech m)
 	return opt_mechs & (1U << m);
 }
 
+/* @m is measured in @scenario (asked for, and meaningful there). */
+static bool runs_in(enum mech m, int scenario)
+{
+	return want_mech(m) && mech_in_scenario(m, scenario);
+}
+
 static void progress(const char *what)
 {
 	if (!opt_smoke)
@@ -931,7 +1119,7 @@ static void scenario_sendrecv(size_t size)
 
 	for (r = 0; r < opt_reps; r++)
 		for (m = 0; m < NR_MECH; m++)
-			if (want_mech(m) && !cell->err[m][0])
+			if (runs_in(m, 1) && !cell->err[m][0])
 				run_sendrecv(cell, m, size, 0, iters);
 }
 
@@ -945,7 +1133,7 @@ static void scenario_depth(size_t size)
 
 	for (r = 0; r < opt_reps; r++)
 		for (m = 0; m < NR_MECH; m++) {
-			if (!want_mech(m) || c1->err[m][0] || cn->err[m][0])
+			if (!runs_in(m, 5) || c1->err[m][0] || cn->err[m][0])
 				continue;
 			run_sendrecv(c1, m, size, 1, iters);
 			run_sendrecv(cn, m, size, opt_depth, iters);
@@ -960,7 +1148,7 @@ static void scenario_stream(int scenario, size_t size)
 
 	for (r = 0; r < opt_reps; r++)
 		for (m = 0; m < NR_MECH; m++)
-			if (want_mech(m) && !cell->err[m][0])
+			if (runs_in(m, scenario) && !cell->err[m][0])
 				run_stream(cell, m, size,
 					   scenario == 2 ? 1 : 4, count);
 }
@@ -974,7 +1162,7 @@ static void scenario_pingpong(size_t size)
 
 	for (r = 0; r < opt_reps; r++)
 		for (m = 0; m < NR_MECH; m++)
-			if (want_mech(m) && !c50->err[m][0])
+			if (runs_in(m, 4) && !c50->err[m][0])
 				run_pingpong(c50, c99, m, size, count);
 }
 
@@ -985,7 +1173,7 @@ static void scenario_herd(void)
 
 	for (r = 0; r < opt_reps; r++)
 		for (m = 0; m < NR_MECH; m++)
-			if (want_mech(m) && !cell->err[m][0])
+			if (runs_in(m, 6) && !cell->err[m][0])
 				run_herd(cell, m);
 }
 
@@ -1082,7 +1270,7 @@ static void print_cell(const struct cell *c)
 		struct stat3 s = cell_stat(c, m);
 		double ratio = cell_ratio(c, m);
 
-		if (!want_mech(m))
+		if (!runs_in(m, c->scenario))
 			continue;
 		if (!s.ok) {
 			fprintf(out, "    %-10s  unavailable (%s)\n", mech_name[m],
@@ -1384,7 +1572,7 @@ static void print_json(FILE *f)
 		for (m = 0; m < NR_MECH; m++) {
 			struct stat3 s = cell_stat(c, m);
 
-			if (!want_mech(m))
+			if (!runs_in(m, c->scenario))
 				continue;
 			fprintf(f, "%s\n    {\"scenario\": %d, \"metric\": \"%s\", \"size\": %zu, \"depth\": %d, \"mech\": \"%s\"",
 				first ? "" : ",", c->scenario,
@@ -1477,10 +1665,13 @@ static void usage(void)
 	       "  --json-file F    also write the JSON to F\n"
 	       "  --tune           raise kernel.msgmax/msgmnb and fs.mqueue.* to fit 64 KiB\n"
 	       "  -s LIST          scenarios, e.g. 1,2,6 (default all)\n"
-	       "  -m LIST          mechanisms: mbox,pipe,seqpacket,dgram,posix-mq,sysv-msg\n"
+	       "  -m LIST          mechanisms: mbox,mbox-b16,pipe,seqpacket,seqpkt-m16,\n"
+	       "                   dgram,posix-mq,sysv-msg (-b16, -m16: %d messages per\n"
+	       "                   call, scenarios 1, 2, 3 and 5 only)\n"
 	       "  -z LIST          sizes: 64,1024,4096,65536\n"
 	       "  --depth N        queue depth of scenario 5 (default 10000)\n"
-	       "Needs root and the mbox module (/dev/mbox0 and /dev/mbox1).\n");
+	       "Needs root and the mbox module (/dev/mbox0 and /dev/mbox1).\n",
+	       BATCH);
 }
 
 int main(int argc, char **argv)

@@ -184,6 +184,16 @@ ssize_t mbox_send(int fd, const void *buf, size_t len, int timeout_ms)
 	return mbox_sendv(fd, &iov, 1, timeout_ms);
 }
 
+/*
+ * What a header-mode read of @n bytes returns says how long it is;
+ * anything else (a file not in header mode) is refused rather than trusted.
+ */
+static int header_ok(const struct mbox_msg_header *hdr, size_t n)
+{
+	return n >= sizeof(*hdr) && hdr->hdr_size >= sizeof(*hdr) &&
+	       hdr->hdr_size <= n && n - hdr->hdr_size == hdr->size;
+}
+
 /* One header-mode read of at most @size payload bytes, waiting as told. */
 static ssize_t recv_once(int fd, struct mbox_msg_header *hdr, void *buf,
 			 size_t size, int timeout_ms)
@@ -214,12 +224,7 @@ static ssize_t recv_once(int fd, struct mbox_msg_header *hdr, void *buf,
 		if (ret)
 			return ret;
 	}
-	/*
-	 * What a header-mode read returns says how long it is; anything else
-	 * (a file not in header mode) is refused rather than trusted.
-	 */
-	if ((size_t)n < sizeof(*hdr) || hdr->hdr_size < sizeof(*hdr) ||
-	    hdr->hdr_size > (size_t)n || (size_t)n - hdr->hdr_size != hdr->size)
+	if (!header_ok(hdr, n))
 		return -EPROTO;
 	n -= hdr->hdr_size;
 	/*
@@ -240,6 +245,101 @@ ssize_t mbox_recv(int fd, struct mbox_msg_header *hdr, void *buf,
 	struct mbox_msg_header local;
 
 	return recv_once(fd, hdr ? hdr : &local, buf, size, timeout_ms);
+}
+
+/* Batches up to this size keep their entries on the stack. */
+#define BATCH_STACK	64
+
+static int batch_ioctl(int fd, unsigned long cmd,
+		       struct mbox_batch_entry *e, unsigned int count)
+{
+	struct mbox_batch b = {
+		.entries = (uintptr_t)e,
+		.count = count,
+		.entry_size = sizeof(*e),
+	};
+	int n = ioctl(fd, cmd, &b);
+
+	return n < 0 ? -errno : n;
+}
+
+int mbox_send_batch(int fd, const struct iovec *msgs, unsigned int count)
+{
+	struct mbox_batch_entry stack[BATCH_STACK], *e = stack;
+	unsigned int i;
+	int ret;
+
+	if (count > MBOX_BATCH_MAX)
+		count = MBOX_BATCH_MAX;
+	/*
+	 * A length an entry cannot carry ends the batch before it, so that
+	 * the next call, starting there, reports it.
+	 */
+	for (i = 0; i < count; i++)
+		if (msgs[i].iov_len > UINT32_MAX)
+			break;
+	if (count && !i)
+		return -EMSGSIZE;
+	count = i;
+	if (count > BATCH_STACK) {
+		e = malloc(count * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+	}
+	for (i = 0; i < count; i++) {
+		e[i].buf = (uintptr_t)msgs[i].iov_base;
+		e[i].len = msgs[i].iov_len;
+		e[i].result = 0;
+	}
+	ret = batch_ioctl(fd, MBOX_IOC_SEND_BATCH, e, count);
+	if (e != stack)
+		free(e);
+	return ret;
+}
+
+int mbox_recv_batch(int fd, struct mbox_msg_header *hdrs,
+		    const struct iovec *bufs, size_t *lens,
+		    unsigned int count)
+{
+	struct mbox_batch_entry stack[BATCH_STACK], *e = stack;
+	struct mbox_msg_header h;
+	unsigned int i;
+	int ret;
+
+	if (count > MBOX_BATCH_MAX)
+		count = MBOX_BATCH_MAX;
+	if (count > BATCH_STACK) {
+		e = malloc(count * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+	}
+	for (i = 0; i < count; i++) {
+		e[i].buf = (uintptr_t)bufs[i].iov_base;
+		/* No message comes near 4 GiB: a larger buffer is as good. */
+		e[i].len = bufs[i].iov_len > UINT32_MAX ? UINT32_MAX :
+			   bufs[i].iov_len;
+		e[i].result = 0;
+	}
+	ret = batch_ioctl(fd, MBOX_IOC_RECV_BATCH, e, count);
+	for (i = 0; ret > 0 && i < (unsigned int)ret; i++) {
+		char *buf = bufs[i].iov_base;
+
+		/* The buffer need not be aligned for the structure. */
+		if (e[i].result >= sizeof(h))
+			memcpy(&h, buf, sizeof(h));
+		if (!header_ok(&h, e[i].result)) {
+			ret = -EPROTO;
+			break;
+		}
+		/* The payload follows the header, however long that is. */
+		memmove(buf, buf + h.hdr_size, h.size);
+		lens[i] = h.size;
+		if (hdrs)
+			hdrs[i] = h;
+	}
+	if (e != stack)
+		free(e);
+	return ret;
 }
 
 ssize_t mbox_pending(int fd)

@@ -84,6 +84,41 @@ ssize_t mbox_recv(int fd, struct mbox_msg_header *hdr, void *buf,
 ssize_t mbox_recv_alloc(int fd, struct mbox_msg_header *hdr, void **bufp,
 			size_t *sizep, int timeout_ms);
 
+/*
+ * Several messages in one system call (MBOX_IOC_SEND_BATCH and
+ * MBOX_IOC_RECV_BATCH).  Each message is exactly what one mbox_send() or
+ * mbox_recv() would have sent or received: stamped, sequenced, dequeued on
+ * its own.  At most MBOX_BATCH_MAX messages go per call: a larger @count
+ * is capped, and the return value says how many were done.  Only the
+ * first message may wait, and it waits as the descriptor says (blocking
+ * unless O_NONBLOCK; there is no timeout: for one, poll() first on an
+ * O_NONBLOCK descriptor); the call stops early at a later message that
+ * would wait or fail, or at a signal.
+ * Both return how many messages were done (>= 1), or the first one's
+ * error, as mbox_send() or mbox_recv() gives it (-EAGAIN, -EMSGSIZE,
+ * -EINTR, -EFAULT, -EBADF; -EINVAL for a @count of 0; -ENOTTY from a
+ * kernel without batches); the error that stopped a later message comes
+ * back from the next call, which starts with it.  Nothing is lost: what
+ * was not done is still unsent, or still queued.
+ *
+ * mbox_send_batch() sends @msgs[i] as one message each (a message longer
+ * than 4 GiB - 1 is -EMSGSIZE without asking the kernel).
+ *
+ * mbox_recv_batch() receives message i into @bufs[i]: its payload at the
+ * start of the buffer, its length into @lens[i], its header into @hdrs[i]
+ * (@hdrs may be NULL).  The kernel delivers header and payload together,
+ * so each buffer needs room for both: bufs[i].iov_len bytes take a payload
+ * of up to iov_len - sizeof(struct mbox_msg_header); a message that does
+ * not fit is -EMSGSIZE and stays queued.  The file must be in header mode,
+ * as for mbox_recv(): else the messages are consumed and -EPROTO returned.
+ * Batches of more than 64 messages take a temporary array from malloc():
+ * -ENOMEM.
+ */
+int mbox_send_batch(int fd, const struct iovec *msgs, unsigned int count);
+int mbox_recv_batch(int fd, struct mbox_msg_header *hdrs,
+		    const struct iovec *bufs, size_t *lens,
+		    unsigned int count);
+
 /* Bytes the next read() needs (FIONREAD), header included in header mode. */
 ssize_t mbox_pending(int fd);
 
