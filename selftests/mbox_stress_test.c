@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Concurrency stress: writers, urgent senders, a flusher, plain readers,
+ * Concurrency stress: writers, urgent senders, a flusher, plain readers
+ * (writers and readers now and then use the batch ioctls),
  * ack-mode readers that acknowledge, hand back or die holding leases, and
  * churners that open, poll, lease, close, exit or get killed, all at once,
  * for a bounded time, on one mailbox and then on three.  Writers are killed
@@ -60,12 +61,14 @@
 #define NONE		UINT32_MAX
 #define MAX_PROCS	40
 #define TINY		5		/* below: no room for the counter */
+#define BATCH		4		/* most messages in one batch call */
 
 enum kind { WRITER, URGENT, FLUSHER, READER, ACKER, CHURNER };
 
 struct slot {
 	uint32_t next;		/* next counter to write */
 	uint32_t inflight;	/* counter being written, or NONE */
+	uint32_t inflight_n;	/* messages from it being written (a batch) */
 	int kind;
 };
 
@@ -79,6 +82,7 @@ struct shared {
 	uint64_t ops, written, urgent_sent, urgent_eagain, write_eagain;
 	uint64_t plain_reads, acked, nacked, lease_deaths, drained;
 	uint64_t flushes, flushed_msgs, churns, eintr;
+	uint64_t batches_sent, batches_read;
 	uint64_t corrupt, dup, out_of_order, bad_hdr, errors;
 	char err[256];
 	uint32_t tiny[NSLOTS][257];
@@ -216,8 +220,12 @@ static bool identify(const unsigned char *p, uint32_t n, uint32_t *sp,
 			goto corrupt;
 		return true;
 	}
-	/* Tiny: some counter of this slot must have exactly these bytes. */
-	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) + 1;
+	/*
+	 * Tiny: some counter of this slot must have exactly these bytes.  A
+	 * write or batch in flight may have queued up to BATCH of them
+	 * before its writer recorded them in next.
+	 */
+	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) + BATCH;
 	for (i = 0; i < limit && i < MAXC; i++) {
 		if (msg_len(s, i) == n && make_msg(expect, s, i) == n &&
 		    !memcmp(expect, p, n))
@@ -253,7 +261,7 @@ static void claim_msg(const unsigned char *p, uint32_t n, uint32_t s,
 		return;
 	}
 	low = p[1] | p[2] << 8 | (n == 4 ? p[3] << 16 : 0);
-	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) + 1;
+	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) + BATCH;
 	for (i = low; i < limit && i < MAXC; i += n == 3 ? 1 << 16 : 1 << 24)
 		if (msg_len(s, i) == n && claim(s, i))
 			return;
@@ -385,6 +393,76 @@ static bool stopping(void)
 }
 
 /* A writer slot: normal writes (or urgent sends) until stopped or killed. */
+/* Room for a header and a max_size payload. */
+static size_t batch_stride(void)
+{
+	return sizeof(struct mbox_msg_header) + sh->max_size;
+}
+
+/* Room for BATCH of them, mapped once, touched as used. */
+static unsigned char *batch_bufs(void)
+{
+	static unsigned char *bufs;
+
+	if (!bufs) {
+		bufs = mmap(NULL, (size_t)BATCH * batch_stride(), PROT_READ |
+			    PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (bufs == MAP_FAILED)
+			fail("mmap: %s", strerror(errno));
+	}
+	return bufs == MAP_FAILED ? NULL : bufs;
+}
+
+/*
+ * Counters c, c+1, ... of slot @s in one MBOX_IOC_SEND_BATCH.  The batch
+ * sends a prefix of its entries, so a kill during it leaves each of them
+ * uncertain, and a short count means the rest are written again.
+ */
+static void write_batch(int fd, uint32_t s, uint32_t c)
+{
+	struct mbox_batch_entry e[BATCH];
+	struct mbox_batch b = {
+		.entries = (uintptr_t)e,
+		.entry_size = sizeof(e[0]),
+	};
+	unsigned char *bufs = batch_bufs();
+	struct slot *sl = &sh->slot[s];
+	uint32_t n = 1 + rnd(BATCH), i;
+	long ret;
+
+	if (!bufs)
+		return;
+	for (i = 0; i < n; i++) {
+		e[i].buf = (uintptr_t)(bufs + i * batch_stride());
+		e[i].len = make_msg(bufs + i * batch_stride(), s, c + i);
+	}
+	b.count = n;
+	sl->inflight_n = n;
+	__atomic_store_n(&sl->inflight, c, __ATOMIC_SEQ_CST);
+	ret = ioctl(fd, MBOX_IOC_SEND_BATCH, &b);
+	count(&sh->ops, 1);
+	if (ret > 0) {
+		for (i = 0; i < ret; i++)
+			if (e[i].result != e[i].len)
+				fail("slot %u batch entry %u: result %u of %u",
+				     s, i, e[i].result, e[i].len);
+		__atomic_store_n(&sl->next, c + ret, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sl->inflight, NONE, __ATOMIC_SEQ_CST);
+		count(&sh->written, ret);
+		count(&sh->batches_sent, 1);
+		return;
+	}
+	__atomic_store_n(&sl->inflight, NONE, __ATOMIC_SEQ_CST);
+	if (errno == EAGAIN) {
+		count(&sh->write_eagain, 1);
+		usleep(200);
+	} else if (errno == EINTR) {
+		count(&sh->eintr, 1);
+	} else {
+		fail("slot %u batch of %u: %ld, %s", s, n, ret, strerror(errno));
+	}
+}
+
 static __attribute__((noreturn)) void writer(int s, bool urgent)
 {
 	static unsigned char buf[(4 << 20) + 16];
@@ -404,7 +482,12 @@ static __attribute__((noreturn)) void writer(int s, bool urgent)
 			continue;
 		}
 		fd = fds[rnd(sh->nmbox)];
+		if (!urgent && !rnd(4) && c + BATCH < MAXC) {
+			write_batch(fd, s, c);
+			goto next;
+		}
 		len = make_msg(buf, s, c);
+		sl->inflight_n = 1;
 		__atomic_store_n(&sl->inflight, c, __ATOMIC_SEQ_CST);
 		if (urgent) {
 			struct mbox_urgent u = {
@@ -442,6 +525,7 @@ static __attribute__((noreturn)) void writer(int s, bool urgent)
 				break;
 			}
 		}
+next:
 		if (!rnd(300)) {
 			for (m = 0; m < sh->nmbox; m++) {
 				close(fds[m]);
@@ -562,6 +646,50 @@ static ssize_t read_one(int fd, unsigned char *buf, size_t size)
 	return n;
 }
 
+/* Up to BATCH messages in one MBOX_IOC_RECV_BATCH, each consumed. */
+static void read_batch(int fd, struct order *o)
+{
+	struct mbox_batch_entry e[BATCH];
+	struct mbox_batch b = {
+		.entries = (uintptr_t)e,
+		.count = 1 + rnd(BATCH),
+		.entry_size = sizeof(e[0]),
+	};
+	unsigned char *bufs = batch_bufs();
+	size_t room = batch_stride();
+	long ret, i;
+
+	if (!bufs)
+		return;
+	for (i = 0; i < b.count; i++) {
+		e[i].buf = (uintptr_t)(bufs + i * room);
+		e[i].len = room;
+	}
+	ret = ioctl(fd, MBOX_IOC_RECV_BATCH, &b);
+	count(&sh->ops, 1);
+	if (ret < 0) {
+		if (errno == EINTR)
+			count(&sh->eintr, 1);
+		else if (errno != EAGAIN)
+			fail("batch read: %s", strerror(errno));
+		return;
+	}
+	if (ret > b.count) {
+		fail("batch read returned %ld of %u", ret, b.count);
+		return;
+	}
+	for (i = 0; i < ret; i++) {
+		if (e[i].result < sizeof(struct mbox_msg_header)) {
+			fail("batch entry of %u bytes in header mode",
+			     e[i].result);
+			return;
+		}
+		consume_one(o, bufs + i * room, e[i].result);
+		count(&sh->plain_reads, 1);
+	}
+	count(&sh->batches_read, 1);
+}
+
 static __attribute__((noreturn)) void reader(int m)
 {
 	static unsigned char buf[(4 << 20) + 256];
@@ -573,7 +701,13 @@ static __attribute__((noreturn)) void reader(int m)
 	order_init(&o);
 	set_header_mode(fd, MBOX_MODE_HEADER, 0);
 	while (!stopping()) {
-		ssize_t n = read_one(fd, buf, size);
+		ssize_t n;
+
+		if (!rnd(4)) {
+			read_batch(fd, &o);
+			continue;
+		}
+		n = read_one(fd, buf, size);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -801,9 +935,12 @@ static void settle(int i)
 		return;
 	sl = &sh->slot[p->arg];
 	if (sl->inflight != NONE) {
+		/* A batch is done in order: some prefix of it went in. */
 		if (sl->inflight == sl->next) {
-			sh->uncertain[p->arg][sl->next] = 1;
-			sl->next++;
+			uint32_t i;
+
+			for (i = 0; i < sl->inflight_n; i++)
+				sh->uncertain[p->arg][sl->next++] = 1;
 		}
 		sl->inflight = NONE;
 	}
@@ -1019,9 +1156,11 @@ static void run_stress(struct __test_metadata *_metadata, int *fds, int nmbox,
 	read_total = sh->plain_reads + sh->acked + sh->drained;
 	x = sh->flushed_msgs - (d - d_seen);
 
-	TH_LOG("%.1f s, %llu operations, %d kill -9, %llu churner opens, %llu EINTR",
+	TH_LOG("%.1f s, %llu operations, %d kill -9, %llu churner opens, %llu EINTR, %llu batch sends, %llu batch receives",
 	       now() - start, (unsigned long long)sh->ops, kills,
-	       (unsigned long long)sh->churns, (unsigned long long)sh->eintr);
+	       (unsigned long long)sh->churns, (unsigned long long)sh->eintr,
+	       (unsigned long long)sh->batches_sent,
+	       (unsigned long long)sh->batches_read);
 	TH_LOG("written %llu messages for sure, %llu normal + %llu urgent as counted by the writers (%llu uncertain: writer killed mid-write, %llu of them read), EAGAIN %llu write / %llu urgent",
 	       (unsigned long long)d, (unsigned long long)sh->written,
 	       (unsigned long long)sh->urgent_sent, (unsigned long long)u,
