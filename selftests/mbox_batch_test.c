@@ -6,10 +6,13 @@
  * nothing.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <linux/userfaultfd.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -468,6 +471,127 @@ TEST_F(batch, max_entries_round_trip)
 	ASSERT_EQ(0, mbox_queued(self->fd));
 	free(e);
 	free(val);
+}
+
+/*
+ * The one path where a message has moved but its result cannot be
+ * written: the array is made read-only while the kernel copies the
+ * payload (the copy faults on a userfaultfd page, whose handler first
+ * write-protects the entries, then supplies the page).  The entry still
+ * counts: 1 is returned, and the message is queued (send) or delivered
+ * (receive), once.
+ */
+struct uffd_job {
+	int uffd;
+	void *entries;		/* to make read-only */
+	char fill;		/* the supplied page's bytes */
+};
+
+static void *uffd_handler(void *arg)
+{
+	struct uffd_job *job = arg;
+	struct uffd_msg msg;
+	struct uffdio_copy copy;
+	static char page[4096] __attribute__((aligned(4096)));
+
+	if (read(job->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return (void *)1;
+	if (mprotect(job->entries, 4096, PROT_READ))
+		return (void *)2;
+	memset(page, job->fill, sizeof(page));
+	copy = (struct uffdio_copy){
+		.dst = msg.arg.pagefault.address & ~4095ULL,
+		.src = (uintptr_t)page,
+		.len = 4096,
+	};
+	if (ioctl(job->uffd, UFFDIO_COPY, &copy))
+		return (void *)3;
+	return NULL;
+}
+
+/* A page whose first touch waits for @job's handler; NULL if no uffd. */
+static char *uffd_page(struct uffd_job *job)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	char *p;
+
+	job->uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (job->uffd < 0 || ioctl(job->uffd, UFFDIO_API, &api))
+		return NULL;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	reg = (struct uffdio_register){
+		.range = { .start = (uintptr_t)p, .len = 4096 },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	if (ioctl(job->uffd, UFFDIO_REGISTER, &reg))
+		return NULL;
+	return p;
+}
+
+static long batch_with_unwritable_result(int fd, unsigned long cmd,
+					 uint32_t len, char fill, char **data)
+{
+	struct mbox_batch_entry *e;
+	struct uffd_job job = { .fill = fill };
+	pthread_t handler;
+	void *hret;
+	long ret;
+
+	*data = uffd_page(&job);
+	if (!*data)
+		return -2;
+	e = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e == MAP_FAILED)
+		return -3;
+	set_entry(e, *data, len);
+	job.entries = e;
+	if (pthread_create(&handler, NULL, uffd_handler, &job))
+		return -3;
+	ret = batch(fd, cmd, e, 1);
+	if (pthread_join(handler, &hret) || hret)
+		return -4;
+	/* The kernel zeroed the result before acting, and could not write it. */
+	if (e->result != 0)
+		return -5;
+	munmap(e, 4096);
+	close(job.uffd);
+	return ret;
+}
+
+TEST_F(batch, a_result_unwritable_after_the_copy_still_counts)
+{
+	struct mbox_info before, after;
+	char *data, out[64];
+	long ret;
+
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	ret = batch_with_unwritable_result(self->fd, MBOX_IOC_SEND_BATCH, 64,
+					   's', &data);
+	if (ret == -2)
+		SKIP(return, "no userfaultfd in this kernel");
+	ASSERT_EQ(1, ret);
+	ASSERT_EQ(1, mbox_queued(self->fd));
+	ASSERT_EQ(64, read(self->fd, out, sizeof(out)));
+	ASSERT_EQ('s', out[0]);
+	ASSERT_EQ('s', out[63]);
+	munmap(data, 4096);
+
+	ASSERT_EQ(5, write(self->fd, "recvd", 5));
+	ret = batch_with_unwritable_result(self->fd, MBOX_IOC_RECV_BATCH, 64,
+					   'r', &data);
+	ASSERT_EQ(1, ret);
+	ASSERT_EQ(0, memcmp(data, "recvd", 5));
+	ASSERT_EQ('r', data[5]);
+	ASSERT_EQ(0, mbox_info(self->fd, &after));
+	ASSERT_EQ(0, after.msgs_queued);
+	ASSERT_EQ(before.total_dequeued + 2, after.total_dequeued);
+	munmap(data, 4096);
 }
 
 TEST_HARNESS_MAIN
