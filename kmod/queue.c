@@ -221,12 +221,22 @@ static void mbox_uncharge_locked(struct mbox *mb, struct mbox_msg *msg)
 	}
 }
 
-/* Stamp @msg with its seq and time and make it readable at the tail. */
+/*
+ * Stamp @msg's time.  Done just before taking the lock, not under it:
+ * reading the clock can be slow (an HPET read is a device access) and
+ * readers contend for the lock.  The time is thus not ordered with seq
+ * across writers, as CLOCK_REALTIME is not ordered anyway.
+ */
+static void mbox_stamp_time(struct mbox_msg *msg)
+{
+	msg->time_ns = ktime_get_real_ns();
+}
+
+/* Give @msg its seq and make it readable at the tail. */
 static void mbox_publish_locked(struct mbox *mb, struct mbox_msg *msg)
 {
 	lockdep_assert_held(&mb->lock);
 	msg->seq = mb->next_seq++;
-	msg->time_ns = ktime_get_real_ns();
 	list_add_tail(&msg->node, msg->flags & MBOX_MSG_URGENT ?
 		      &mb->urgent : &mb->queue);
 	mbox_ready_locked(mb, msg);
@@ -290,6 +300,7 @@ static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg,
 {
 	bool fits;
 
+	mbox_stamp_time(msg);
 	spin_lock(&mb->lock);
 	fits = mbox_fits_locked(mb, msg->size);
 	if (fits) {
@@ -464,6 +475,7 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	LIST_HEAD(doomed);
 	int ret = -EAGAIN;
 
+	mbox_stamp_time(msg);
 	spin_lock(&mb->lock);
 	/*
 	 * All or nothing: without room for the message even after the

@@ -62,7 +62,9 @@
  * @flags:      MBOX_MSG_* below.
  * @seq:        per-mailbox sequence number, assigned at enqueue, strictly
  *              increasing from 1.
- * @time_ns:    CLOCK_REALTIME in nanoseconds at enqueue.
+ * @time_ns:    CLOCK_REALTIME in nanoseconds at enqueue (read just before
+ *              the message is queued, so not ordered with @seq between
+ *              concurrent writers; CLOCK_REALTIME can also step back).
  * @size:       payload bytes.
  * @pid, @tid:  the writer's thread-group id and thread id, translated into
  *              the reader's pid namespace at read time; 0 when the writer is
