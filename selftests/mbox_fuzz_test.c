@@ -48,7 +48,7 @@ static int slots[NSLOTS];
 static int nr_mbox;
 static volatile int stop;
 static uint64_t seed;
-static uint64_t ops_total, ops_err, forks, closes_racing;
+static uint64_t ops_total, ops_err, forks, closes_racing, batches_done;
 static pthread_t threads[FUZZ_THREADS];
 
 /* Memory the buffers are carved from. */
@@ -337,12 +337,16 @@ static const unsigned int cmds[] = {
  * pointing at a buffer of any kind; now and then a tail byte of a larger
  * entry set, or a hostile entries pointer.
  */
+static __thread unsigned char ents[BATCH_ROOM] __attribute__((aligned(8)));
+/* The last batch fill_batch() built with valid entries in ents, or NULL. */
+static __thread const struct mbox_batch *built;
+
 static void fill_batch(struct rng *r, struct mbox_batch *b)
 {
-	static __thread unsigned char ents[BATCH_ROOM]
-		__attribute__((aligned(8)));
 	uint32_t es, n, i;
 	size_t len;
+
+	built = NULL;
 
 	es = rn(r, 4) ? sizeof(struct mbox_batch_entry) :
 	     rn(r, 2) ? 8 * (2 + rn(r, 511)) : pick_u64(r, 4097);
@@ -363,7 +367,11 @@ static void fill_batch(struct rng *r, struct mbox_batch *b)
 		struct mbox_batch_entry *e = (void *)(ents + (size_t)i * es);
 
 		len = rn(r, 3) ? rn(r, 300) : pick_len(r);
-		e->buf = (uintptr_t)pick_buf(r, &len);
+		/* Mostly good buffers, so that batches get past entry 0. */
+		if (rn(r, 4) && len < BIG - 8)
+			e->buf = (uintptr_t)(big + rn(r, 8));
+		else
+			e->buf = (uintptr_t)pick_buf(r, &len);
 		e->len = rn(r, 8) ? len : pick_u64(r, 65536);
 	}
 	if (es > sizeof(struct mbox_batch_entry) && !rn(r, 4))
@@ -371,6 +379,37 @@ static void fill_batch(struct rng *r, struct mbox_batch *b)
 	if (!rn(r, 12)) {
 		len = 16;
 		b->entries = (uintptr_t)pick_buf(r, &len);
+		return;
+	}
+	built = b;
+}
+
+/*
+ * A batch that returned @ret: at most count entries done, each send
+ * result the entry's length, each receive result within its buffer.
+ */
+static void check_batch(unsigned int cmd, long ret)
+{
+	const struct mbox_batch *b = built;
+	uint32_t i;
+
+	built = NULL;
+	if (!b || ret < 0)
+		return;
+	__atomic_fetch_add(&batches_done, 1, __ATOMIC_RELAXED);
+	if (ret == 0 || ret > b->count) {
+		fuzz_fail("batch count", ret, 0);
+		return;
+	}
+	for (i = 0; i < ret; i++) {
+		const struct mbox_batch_entry *e =
+			(const void *)(ents + (size_t)i * b->entry_size);
+
+		if (_IOC_NR(cmd) == _IOC_NR(MBOX_IOC_SEND_BATCH) ?
+		    e->result != e->len : e->result > e->len) {
+			fuzz_fail("batch entry result", e->result, 0);
+			return;
+		}
 	}
 }
 
@@ -492,6 +531,11 @@ static void op_ioctl(struct rng *r)
 		expect("ioctl", ret, errno, ioctl_errs);
 	else
 		__atomic_fetch_add(&ops_total, 1, __ATOMIC_RELAXED);
+	if (p == arg && _IOC_TYPE(cmd) == MBOX_IOC_MAGIC &&
+	    (_IOC_NR(cmd) == _IOC_NR(MBOX_IOC_SEND_BATCH) ||
+	     _IOC_NR(cmd) == _IOC_NR(MBOX_IOC_RECV_BATCH)))
+		check_batch(cmd, ret);
+	built = NULL;
 }
 
 static void op_misc(struct rng *r)
@@ -829,10 +873,11 @@ TEST_F_TIMEOUT(fuzz, random_syscalls, 900)
 		if (slots[i] >= 0)
 			close(slots[i]);
 
-	TH_LOG("%.1f s: %llu operations (%llu failed as expected), %llu forks, %llu closes (racing the other threads' calls)",
+	TH_LOG("%.1f s: %llu operations (%llu failed as expected), %llu forks, %llu closes (racing the other threads' calls), %llu batches done",
 	       now() - start, (unsigned long long)ops_total,
 	       (unsigned long long)ops_err, (unsigned long long)forks,
-	       (unsigned long long)closes_racing);
+	       (unsigned long long)closes_racing,
+	       (unsigned long long)batches_done);
 	if (failed)
 		TH_LOG("FAILED with seed %llu: %s", (unsigned long long)seed,
 		       failure);
