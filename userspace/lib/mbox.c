@@ -263,9 +263,35 @@ static int batch_ioctl(int fd, unsigned long cmd,
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * Entries for @count buffers, on @stack when they fit, else from malloc()
+ * (NULL when that fails).  No buffer comes near 4 GiB: a larger one is
+ * as good as UINT32_MAX.
+ */
+static struct mbox_batch_entry *batch_entries(struct mbox_batch_entry *stack,
+					      const struct iovec *iov,
+					      unsigned int count)
+{
+	struct mbox_batch_entry *e = stack;
+	unsigned int i;
+
+	if (count > BATCH_STACK) {
+		e = malloc(count * sizeof(*e));
+		if (!e)
+			return NULL;
+	}
+	for (i = 0; i < count; i++) {
+		e[i].buf = (uintptr_t)iov[i].iov_base;
+		e[i].len = iov[i].iov_len > UINT32_MAX ? UINT32_MAX :
+			   iov[i].iov_len;
+		e[i].result = 0;
+	}
+	return e;
+}
+
 int mbox_send_batch(int fd, const struct iovec *msgs, unsigned int count)
 {
-	struct mbox_batch_entry stack[BATCH_STACK], *e = stack;
+	struct mbox_batch_entry stack[BATCH_STACK], *e;
 	unsigned int i;
 	int ret;
 
@@ -281,16 +307,9 @@ int mbox_send_batch(int fd, const struct iovec *msgs, unsigned int count)
 	if (count && !i)
 		return -EMSGSIZE;
 	count = i;
-	if (count > BATCH_STACK) {
-		e = malloc(count * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-	}
-	for (i = 0; i < count; i++) {
-		e[i].buf = (uintptr_t)msgs[i].iov_base;
-		e[i].len = msgs[i].iov_len;
-		e[i].result = 0;
-	}
+	e = batch_entries(stack, msgs, count);
+	if (!e)
+		return -ENOMEM;
 	ret = batch_ioctl(fd, MBOX_IOC_SEND_BATCH, e, count);
 	if (e != stack)
 		free(e);
@@ -301,25 +320,16 @@ int mbox_recv_batch(int fd, struct mbox_msg_header *hdrs,
 		    const struct iovec *bufs, size_t *lens,
 		    unsigned int count)
 {
-	struct mbox_batch_entry stack[BATCH_STACK], *e = stack;
+	struct mbox_batch_entry stack[BATCH_STACK], *e;
 	struct mbox_msg_header h;
 	unsigned int i;
 	int ret;
 
 	if (count > MBOX_BATCH_MAX)
 		count = MBOX_BATCH_MAX;
-	if (count > BATCH_STACK) {
-		e = malloc(count * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-	}
-	for (i = 0; i < count; i++) {
-		e[i].buf = (uintptr_t)bufs[i].iov_base;
-		/* No message comes near 4 GiB: a larger buffer is as good. */
-		e[i].len = bufs[i].iov_len > UINT32_MAX ? UINT32_MAX :
-			   bufs[i].iov_len;
-		e[i].result = 0;
-	}
+	e = batch_entries(stack, bufs, count);
+	if (!e)
+		return -ENOMEM;
 	ret = batch_ioctl(fd, MBOX_IOC_RECV_BATCH, e, count);
 	for (i = 0; ret > 0 && i < (unsigned int)ret; i++) {
 		char *buf = bufs[i].iov_base;
