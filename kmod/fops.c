@@ -421,24 +421,14 @@ static ssize_t mbox_batch_one(struct file *file, void __user *uent,
 				  &iter);
 	if (ret)
 		return ret;
-	/* What the VFS does around each read() and write(): LSM, notify. */
-	ret = rw_verify_area(send ? WRITE : READ, file, NULL, ent.len);
-	if (ret)
-		return ret;
 	if (send) {
 		ret = mbox_write_one(file, &iter, nonblock);
-		if (ret > 0) {
-			fsnotify_modify(file);
+		if (ret > 0)
 			add_wchar(current, ret);
-		}
-		inc_syscw(current);
 	} else {
 		ret = mbox_read_one(file->private_data, &iter, nonblock);
-		if (ret > 0) {
-			fsnotify_access(file);
+		if (ret > 0)
 			add_rchar(current, ret);
-		}
-		inc_syscr(current);
 	}
 	return ret;
 }
@@ -447,6 +437,9 @@ static ssize_t mbox_batch_one(struct file *file, void __user *uent,
  * MBOX_IOC_SEND_BATCH and MBOX_IOC_RECV_BATCH: entry after entry, each
  * exactly a write() or a read(); only the first may wait.  No lock is held
  * across entries, so the user copies of each happen as in write()/read().
+ * What the VFS does around a read() or write() is done once per call: the
+ * LSM's permission check (one decision for this file and direction),
+ * fsnotify and the syscall count; the byte counts per entry.
  */
 static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 			   unsigned long arg, bool send)
@@ -469,6 +462,9 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 		return -EINVAL;
 	if (req.entry_size > MBOX_BATCH_ENTRY_SIZE_MAX)
 		return -E2BIG;
+	ret = rw_verify_area(send ? WRITE : READ, file, NULL, 0);
+	if (ret)
+		return ret;
 
 	uent = u64_to_user_ptr(req.entries);
 	for (done = 0; done < req.count; done++) {
@@ -492,6 +488,15 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 			break;
 		}
 		uent += req.entry_size;
+	}
+	if (send) {
+		if (done)
+			fsnotify_modify(file);
+		inc_syscw(current);
+	} else {
+		if (done)
+			fsnotify_access(file);
+		inc_syscr(current);
 	}
 	if (done)
 		return done;

@@ -19,9 +19,10 @@ struct file;
 struct pid;
 
 /*
- * One message.  The sender's identity and the payload are fixed before it
- * is enqueued; @seq and @time_ns are set at enqueue, and @node, @flags and
- * @delivery_count change later, all under the mailbox lock.
+ * One message.  The sender's identity, the payload and @time_ns are fixed
+ * before it is enqueued (@time_ns just before the lock is taken); @seq is
+ * set at enqueue, and @node, @flags and @delivery_count change later, all
+ * under the mailbox lock.
  */
 struct mbox_msg {
 	struct list_head node;

@@ -6,6 +6,7 @@
  * nothing.
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -487,18 +488,27 @@ struct uffd_job {
 	char fill;		/* the supplied page's bytes */
 };
 
+/*
+ * Wait (at most 60 s) for the fault, write-protect the entries, and always
+ * resolve the fault, so that the faulting call never stays stuck.  Returns
+ * 0, or which step failed.
+ */
 static void *uffd_handler(void *arg)
 {
-	struct uffd_job *job = arg;
-	struct uffd_msg msg;
-	struct uffdio_copy copy;
 	static char page[4096] __attribute__((aligned(4096)));
+	struct uffd_job *job = arg;
+	struct pollfd pfd = { .fd = job->uffd, .events = POLLIN };
+	struct uffdio_copy copy;
+	struct uffd_msg msg;
+	long err = 0;
 
+	if (poll(&pfd, 1, 60000) != 1)
+		return (void *)1;
 	if (read(job->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
 	    msg.event != UFFD_EVENT_PAGEFAULT)
-		return (void *)1;
-	if (mprotect(job->entries, 4096, PROT_READ))
 		return (void *)2;
+	if (mprotect(job->entries, 4096, PROT_READ))
+		err = 3;
 	memset(page, job->fill, sizeof(page));
 	copy = (struct uffdio_copy){
 		.dst = msg.arg.pagefault.address & ~4095ULL,
@@ -506,11 +516,14 @@ static void *uffd_handler(void *arg)
 		.len = 4096,
 	};
 	if (ioctl(job->uffd, UFFDIO_COPY, &copy))
-		return (void *)3;
-	return NULL;
+		err = 4;
+	return (void *)err;
 }
 
-/* A page whose first touch waits for @job's handler; NULL if no uffd. */
+/*
+ * A page whose first touch waits for @job's handler.  NULL with errno
+ * ENOSYS or EPERM when the kernel has no userfaultfd for us.
+ */
 static char *uffd_page(struct uffd_job *job)
 {
 	struct uffdio_api api = { .api = UFFD_API };
@@ -518,22 +531,36 @@ static char *uffd_page(struct uffd_job *job)
 	char *p;
 
 	job->uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
-	if (job->uffd < 0 || ioctl(job->uffd, UFFDIO_API, &api))
+	if (job->uffd < 0)
 		return NULL;
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		close(job->uffd);
+		errno = ENOMEM;
 		return NULL;
+	}
 	reg = (struct uffdio_register){
 		.range = { .start = (uintptr_t)p, .len = 4096 },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	if (ioctl(job->uffd, UFFDIO_REGISTER, &reg))
+	if (ioctl(job->uffd, UFFDIO_API, &api) ||
+	    ioctl(job->uffd, UFFDIO_REGISTER, &reg)) {
+		munmap(p, 4096);
+		close(job->uffd);
+		errno = EIO;
 		return NULL;
+	}
 	return p;
 }
 
-static long batch_with_unwritable_result(int fd, unsigned long cmd,
+/*
+ * One entry of @len bytes on a userfaultfd page, whose result becomes
+ * read-only during the copy.  Returns the ioctl's result, or below -1 on
+ * a setup failure (-2: no userfaultfd here, skip).
+ */
+static long batch_with_unwritable_result(struct __test_metadata *_metadata,
+					 int fd, unsigned long cmd,
 					 uint32_t len, char fill, char **data)
 {
 	struct mbox_batch_entry *e;
@@ -544,7 +571,7 @@ static long batch_with_unwritable_result(int fd, unsigned long cmd,
 
 	*data = uffd_page(&job);
 	if (!*data)
-		return -2;
+		return errno == ENOSYS || errno == EPERM ? -2 : -3;
 	e = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (e == MAP_FAILED)
@@ -554,11 +581,17 @@ static long batch_with_unwritable_result(int fd, unsigned long cmd,
 	if (pthread_create(&handler, NULL, uffd_handler, &job))
 		return -3;
 	ret = batch(fd, cmd, e, 1);
-	if (pthread_join(handler, &hret) || hret)
+	if (pthread_join(handler, &hret))
+		return -3;
+	if (hret) {
+		TH_LOG("userfaultfd handler failed at step %ld", (long)hret);
 		return -4;
+	}
 	/* The kernel zeroed the result before acting, and could not write it. */
-	if (e->result != 0)
+	if (e->result != 0) {
+		TH_LOG("result %u: it was written after all", e->result);
 		return -5;
+	}
 	munmap(e, 4096);
 	close(job.uffd);
 	return ret;
@@ -571,8 +604,8 @@ TEST_F(batch, a_result_unwritable_after_the_copy_still_counts)
 	long ret;
 
 	ASSERT_EQ(0, mbox_info(self->fd, &before));
-	ret = batch_with_unwritable_result(self->fd, MBOX_IOC_SEND_BATCH, 64,
-					   's', &data);
+	ret = batch_with_unwritable_result(_metadata, self->fd,
+					   MBOX_IOC_SEND_BATCH, 64, 's', &data);
 	if (ret == -2)
 		SKIP(return, "no userfaultfd in this kernel");
 	ASSERT_EQ(1, ret);
@@ -583,8 +616,8 @@ TEST_F(batch, a_result_unwritable_after_the_copy_still_counts)
 	munmap(data, 4096);
 
 	ASSERT_EQ(5, write(self->fd, "recvd", 5));
-	ret = batch_with_unwritable_result(self->fd, MBOX_IOC_RECV_BATCH, 64,
-					   'r', &data);
+	ret = batch_with_unwritable_result(_metadata, self->fd,
+					   MBOX_IOC_RECV_BATCH, 64, 'r', &data);
 	ASSERT_EQ(1, ret);
 	ASSERT_EQ(0, memcmp(data, "recvd", 5));
 	ASSERT_EQ('r', data[5]);

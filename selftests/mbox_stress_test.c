@@ -21,9 +21,10 @@
  *  - every message read (by a plain reader, acknowledged by an ack reader,
  *    or drained at the end) is intact and was written, and no message is
  *    read twice;
- *  - a writer records "attempting counter c" in shared memory before its
- *    write and "done" after; a message whose writer was killed between the
- *    two is "uncertain": it was enqueued once or not at all;
+ *  - a writer records "attempting counter c" (or counters c..c+n-1, a
+ *    batch) in shared memory before its write and "done" after; a message
+ *    whose writer was killed between the two is "uncertain": it was
+ *    enqueued once or not at all;
  *  - with D the definite messages, F the sum of what the flush ioctls
  *    reported, R the messages read or drained: the definite messages not
  *    read are exactly the flushed ones plus x flushed uncertain ones, with
@@ -184,6 +185,12 @@ static uint32_t make_msg(unsigned char *buf, uint32_t s, uint32_t c)
 	return len;
 }
 
+/* How many messages of slot @s a write in flight may have queued. */
+static uint32_t in_flight_max(uint32_t s)
+{
+	return sh->slot[s].kind == WRITER ? BATCH : 1;
+}
+
 static bool claim(uint32_t s, uint32_t c)
 {
 	uint8_t zero = 0;
@@ -222,10 +229,11 @@ static bool identify(const unsigned char *p, uint32_t n, uint32_t *sp,
 	}
 	/*
 	 * Tiny: some counter of this slot must have exactly these bytes.  A
-	 * write or batch in flight may have queued up to BATCH of them
-	 * before its writer recorded them in next.
+	 * write or batch in flight may have queued some before its writer
+	 * recorded them in next.
 	 */
-	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) + BATCH;
+	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) +
+		in_flight_max(s);
 	for (i = 0; i < limit && i < MAXC; i++) {
 		if (msg_len(s, i) == n && make_msg(expect, s, i) == n &&
 		    !memcmp(expect, p, n))
@@ -261,7 +269,8 @@ static void claim_msg(const unsigned char *p, uint32_t n, uint32_t s,
 		return;
 	}
 	low = p[1] | p[2] << 8 | (n == 4 ? p[3] << 16 : 0);
-	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) + BATCH;
+	limit = __atomic_load_n(&sh->slot[s].next, __ATOMIC_SEQ_CST) +
+		in_flight_max(s);
 	for (i = low; i < limit && i < MAXC; i += n == 3 ? 1 << 16 : 1 << 24)
 		if (msg_len(s, i) == n && claim(s, i))
 			return;
@@ -392,7 +401,6 @@ static bool stopping(void)
 	return __atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST);
 }
 
-/* A writer slot: normal writes (or urgent sends) until stopped or killed. */
 /* Room for a header and a max_size payload. */
 static size_t batch_stride(void)
 {
@@ -418,7 +426,7 @@ static unsigned char *batch_bufs(void)
  * sends a prefix of its entries, so a kill during it leaves each of them
  * uncertain, and a short count means the rest are written again.
  */
-static void write_batch(int fd, uint32_t s, uint32_t c)
+static bool write_batch(int fd, uint32_t s, uint32_t c)
 {
 	struct mbox_batch_entry e[BATCH];
 	struct mbox_batch b = {
@@ -431,7 +439,7 @@ static void write_batch(int fd, uint32_t s, uint32_t c)
 	long ret;
 
 	if (!bufs)
-		return;
+		return false;
 	for (i = 0; i < n; i++) {
 		e[i].buf = (uintptr_t)(bufs + i * batch_stride());
 		e[i].len = make_msg(bufs + i * batch_stride(), s, c + i);
@@ -450,7 +458,7 @@ static void write_batch(int fd, uint32_t s, uint32_t c)
 		__atomic_store_n(&sl->inflight, NONE, __ATOMIC_SEQ_CST);
 		count(&sh->written, ret);
 		count(&sh->batches_sent, 1);
-		return;
+		return true;
 	}
 	__atomic_store_n(&sl->inflight, NONE, __ATOMIC_SEQ_CST);
 	if (errno == EAGAIN) {
@@ -460,9 +468,12 @@ static void write_batch(int fd, uint32_t s, uint32_t c)
 		count(&sh->eintr, 1);
 	} else {
 		fail("slot %u batch of %u: %ld, %s", s, n, ret, strerror(errno));
+		return false;
 	}
+	return true;
 }
 
+/* A writer slot: normal writes (or urgent sends) until stopped or killed. */
 static __attribute__((noreturn)) void writer(int s, bool urgent)
 {
 	static unsigned char buf[(4 << 20) + 16];
@@ -483,7 +494,8 @@ static __attribute__((noreturn)) void writer(int s, bool urgent)
 		}
 		fd = fds[rnd(sh->nmbox)];
 		if (!urgent && !rnd(4) && c + BATCH < MAXC) {
-			write_batch(fd, s, c);
+			if (!write_batch(fd, s, c))
+				break;
 			goto next;
 		}
 		len = make_msg(buf, s, c);

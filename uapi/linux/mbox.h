@@ -314,6 +314,8 @@ struct mbox_batch_entry {
  * is stamped on its own and gets its own seq; each received one is
  * dequeued (or leased, in ack mode) on its own.  A batch is not atomic:
  * other writers' and readers' messages may interleave with its entries.
+ * Security modules check the file's permission once per call, as for one
+ * write() or read().
  *
  * @entries:    user address of @count entries, @entry_size bytes apart.
  * @count:      1..MBOX_BATCH_MAX, else EINVAL.
