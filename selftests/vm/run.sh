@@ -17,6 +17,8 @@
 #   --smp N              guest CPUs           [MBOX_VM_SMP, 2]
 #   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 3600]
 #   --append ARGS        extra kernel args    [MBOX_VM_APPEND]
+#   --icount             guest clock = instructions executed (1 ns each):
+#                        TCG only, one CPU; for exact benchmarks [MBOX_VM_ICOUNT]
 #   --interactive        a shell on the console instead of COMMAND
 # Exit status: the command's; 124 on timeout; 125 when the guest reported
 # no status; 126 when rmmod failed after the command; 1 on a splat.
@@ -34,6 +36,7 @@ smp=${MBOX_VM_SMP:-2}
 # machine under TCG, and longer on a loaded one: an hour only catches hangs.
 timeout=${MBOX_VM_TIMEOUT:-3600}
 append=${MBOX_VM_APPEND:-}
+icount=${MBOX_VM_ICOUNT:-}
 interactive=
 
 while [ $# -gt 0 ]; do
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
 	--interactive) interactive=1; shift ;;
 	-h|--help) sed -n '3,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
@@ -103,6 +107,15 @@ if [ -w /dev/kvm ] && [ "${MBOX_VM_KVM:-probe}" != no ]; then
 	accel=$(cat "$probe")
 fi
 
+# icount makes guest time count instructions, whatever the host's load;
+# with more than one vCPU the guest was seen to make no progress at all.
+accel_args=(-accel "$accel")
+if [ -n "$icount" ]; then
+	[ "$smp" -eq 1 ] || die "--icount needs --smp 1 (several vCPUs under icount hang)"
+	accel=tcg
+	accel_args=(-accel tcg -icount shift=0,sleep=off,align=off)
+fi
+
 say "booting $(basename "$kernel") ($lane lane, $accel, $smp CPUs, $mem)"
 console=$run/console.log
 start=$(date +%s.%N)
@@ -110,7 +123,7 @@ stdin=/dev/null
 [ -z "$interactive" ] || stdin=/dev/stdin
 # Our keys on the kernel command line are mboxvm.*: modprobe would take
 # mbox.* for options of the mbox module.
-timeout --foreground -k 5 "$timeout" qemu-system-x86_64 -accel "$accel" \
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \
 	-m "$mem" -smp "$smp" -display none -no-reboot -monitor none \
 	-serial stdio -kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 quiet mboxvm.run=$run mboxvm.nonce=$nonce mboxvm.stage2=$here/guest-run.sh $append" \
