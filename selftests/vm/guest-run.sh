@@ -1,16 +1,16 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
-# /init of the test VM, stage 2, run by the host's static busybox as PID 1
-# on the host's / (read-only): loads mbox.ko, runs the command the host
-# asked for in its directory, unloads the module, scans for leaks, then
-# reports the command's exit status, the kernel log and the taint flags on
-# the console between markers carrying the run's nonce, and powers off.
+# The test VM, stage 2, run by the host's static busybox on the host's /
+# (read-only), with the run directory as $1: loads mbox.ko, runs the
+# command the host asked for in its directory, unloads the module, scans
+# for leaks, then reports the command's exit status, the kernel log and
+# the taint flags on the console between markers carrying the run's
+# nonce, and powers off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 bb=/bin/busybox
 
-arg() { $bb sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-run=$(arg mboxvm.run)
-nonce=$(arg mboxvm.nonce)
+run=$1
+nonce=$($bb sed -n 's/.*mboxvm\.nonce=\([^ ]*\).*/\1/p' /proc/cmdline)
 
 fail() {
 	echo "mbox-vm: $*"
@@ -19,20 +19,24 @@ fail() {
 }
 
 $bb mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# cgroup2 lets the test runner kill everything a program left behind.
+$bb mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 [ -r "$run/cmd" ] || fail "no run spec at $run"
 ko=$($bb cat "$run/ko")
 params=$($bb cat "$run/params")
 # shellcheck disable=SC2086 # params are separate words
 $bb insmod "$ko" $params || fail "insmod $ko $params failed"
-export MBOX_KO="$ko" HOME=/root
-cd "$($bb cat "$run/cwd")" || fail "no directory $($bb cat "$run/cwd")"
+# The test runner restores exactly this after a program that changed it.
+export MBOX_KO="$ko" MBOX_PARAMS="$params" HOME=/root
+cwd=$($bb cat "$run/cwd")
+cd "$cwd" || fail "no directory $cwd in the guest"
 
 echo "MBOX-START $nonce $($bb cut -d' ' -f1 /proc/uptime)"
 if [ -e "$run/interactive" ]; then
 	$bb setsid $bb cttyhack /bin/bash -i
 	status=$?
 else
-	/bin/sh -c ". '$run/cmd'" < /dev/null
+	/bin/sh "$run/cmd" < /dev/null
 	status=$?
 fi
 

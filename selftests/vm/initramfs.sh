@@ -17,7 +17,10 @@ busybox=/bin/busybox
 modules=()
 if [ -n "$root" ] && [ -d "$root/lib/modules/$abi" ]; then
 	# modprobe resolves the order from the image's own modules.dep.
-	while read -r _ path _; do
+	# Lines are "insmod PATH " (the cache's path may hold spaces).
+	while IFS= read -r line; do
+		path=${line#insmod }
+		path=${path% }
 		case " ${modules[*]:-} " in *" $path "*) ;; *) modules+=("$path") ;; esac
 	done < <(for m in virtio_pci 9pnet_virtio 9p; do
 		modprobe -d "$root" -S "$abi" --show-depends "$m"

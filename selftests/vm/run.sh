@@ -9,8 +9,10 @@
 #   MBOX_CMD='a shell command line' run.sh [options]
 #
 # Options (and the environment variables that set their defaults):
-#   --lane stock|debug   stock: Debian's kernel of the installed headers;
-#                        debug: the sanitizer kernel (debug-kernel.sh)  [MBOX_LANE]
+#   --lane stock|debug|kcsan
+#                        stock: Debian's kernel of the installed headers;
+#                        debug: the sanitizer kernel, kcsan: the data-race
+#                        kernel (both debug-kernel.sh)        [MBOX_LANE]
 #   --ko FILE            module to load       [build/<lane>/mbox.ko]
 #   --params 'P=V ...'   module parameters    [MBOX_PARAMS]
 #   --mem SIZE           guest memory         [MBOX_VM_MEM, 2G]
@@ -23,8 +25,8 @@
 # Exit status: the command's; 124 on timeout; 125 when the guest reported
 # no status; 126 when rmmod failed after the command; 1 on a splat.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd -P)
+top=$(cd "$here/../.." && pwd -P)
 . "$here/lib.sh"
 
 lane=${MBOX_LANE:-stock}
@@ -67,28 +69,68 @@ stock)
 	kernel=$kroot/boot/vmlinuz-$abi
 	initrd=$("$here/initramfs.sh" "$kroot" "$abi") || exit 1
 	;;
-debug)
-	kdir=$("$here/debug-kernel.sh") || exit 1
+debug|kcsan)
+	kdir=$("$here/debug-kernel.sh" "$lane") || exit 1
 	kernel=$kdir/arch/x86/boot/bzImage
 	initrd=$("$here/initramfs.sh" "" "") || exit 1
 	# Any warning is a failure; emulation is ~10x slower than hardware.
-	append="panic_on_warn=1 sysctl.kernel.hung_task_timeout_secs=600 rcupdate.rcu_cpu_stall_timeout=300 kmemleak=on $append"
+	append="panic_on_warn=1 sysctl.kernel.hung_task_timeout_secs=600 rcupdate.rcu_cpu_stall_timeout=300 $append"
+	[ "$lane" = kcsan ] || append="kmemleak=on $append"
 	;;
-*) die "unknown lane '$lane': use stock or debug" ;;
+*) die "unknown lane '$lane': use stock, debug or kcsan" ;;
 esac
 ko=$(realpath "${ko:-$top/build/$lane/mbox.ko}")
 [ -r "$ko" ] || die "$ko does not exist; run 'make' first"
 
-# The run spec lives where the guest sees it (the host's / minus /tmp).
-mkdir -p "$MBOX_CACHE/runs"
-run=$(mktemp -d "$MBOX_CACHE/runs/run.XXXXXX")
+# The guest sees the host's / read-only, with a private /tmp, /run and
+# /dev/shm; so that a checkout, cache or module under any of them (or on
+# any other filesystem) is seen too, each is shared as its own 9p tag and
+# mounted at the same path.  Paths travel in files, never on the kernel
+# command line, so spaces are fine; what the guest cannot mount is
+# refused here, before booting.
+cwd=$(pwd -P)
+shares=()
+for d in "$top" "$(realpath "$MBOX_CACHE" 2>/dev/null || echo "$MBOX_CACHE")" "$cwd" "$(dirname "$ko")"; do
+	case $d in
+	*$'\n'*|*$'\t'*)
+		die "'$d' has a newline or tab in its name, which the VM cannot share: move it to a path without one" ;;
+	/proc|/proc/*|/sys|/sys/*|/dev|/dev/pts|/dev/pts/*)
+		die "'$d' is under /proc, /sys or /dev, which the guest replaces with its own: move it elsewhere (e.g. under \$HOME or /tmp)" ;;
+	/) continue ;;
+	esac
+	shares+=("$d")
+done
+mkdir -p "$MBOX_CACHE/runs" || die "cannot create $MBOX_CACHE/runs: set MBOX_CACHE to a writable directory"
+run=$(mktemp -d "$MBOX_CACHE/runs/run.XXXXXX") || die "cannot create a run directory in $MBOX_CACHE/runs"
+run=$(realpath "$run")
 trap 'rm -rf "$run"' EXIT
 nonce=$(basename "$run" | cut -d. -f2)$RANDOM
 printf '%s\n' "$cmd" > "$run/cmd"
-pwd > "$run/cwd"
+printf '%s\n' "$cwd" > "$run/cwd"
 printf '%s\n' "$ko" > "$run/ko"
 printf '%s\n' "$params" > "$run/params"
+printf '%s\n' "$run" > "$run/path"
+# MBOX_VM_STAGE2 is for the harness's own test of a stage 2 that cannot run.
+printf '%s\n' "${MBOX_VM_STAGE2:-$here/guest-run.sh}" > "$run/stage2"
 [ -z "$interactive" ] || touch "$run/interactive"
+# Parents first; a directory inside another shared one comes with it.
+virtfs=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+qemu_path() { printf '%s' "${1//,/,,}"; }	# QEMU option values double commas
+virtfs+=(-virtfs "local,path=$(qemu_path "$run"),mount_tag=mboxrun,security_model=none,readonly=on,multidevs=remap")
+: > "$run/shares"
+n=0
+while IFS= read -r d; do
+	[ -n "$d" ] || continue
+	inside=
+	for s in "${shares[@]:0:$n}"; do
+		case $d/ in "$s"/*) inside=1 ;; esac
+	done
+	[ -z "$inside" ] || continue
+	shares[n]=$d
+	printf 'share%d\t%s\n' "$n" "$d" >> "$run/shares"
+	virtfs+=(-virtfs "local,path=$(qemu_path "$d"),mount_tag=share$n,security_model=none,readonly=on,multidevs=remap")
+	n=$((n + 1))
+done < <(printf '%s\n' "${shares[@]}" | sort -u)
 
 # KVM only where a short probe proves it boots (nested KVM can hang).
 accel=tcg
@@ -113,7 +155,7 @@ accel_args=(-accel "$accel")
 if [ -n "$icount" ]; then
 	[ "$smp" -eq 1 ] || die "--icount needs --smp 1 (several vCPUs under icount hang)"
 	accel=tcg
-	accel_args=(-accel tcg -icount shift=0,sleep=off,align=off)
+	accel_args=(-accel tcg -icount "shift=0,sleep=off,align=off")
 fi
 
 say "booting $(basename "$kernel") ($lane lane, $accel, $smp CPUs, $mem)"
@@ -126,8 +168,8 @@ stdin=/dev/null
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel_args[@]}" \
 	-m "$mem" -smp "$smp" -display none -no-reboot -monitor none \
 	-serial stdio -kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet mboxvm.run=$run mboxvm.nonce=$nonce mboxvm.stage2=$here/guest-run.sh $append" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-append "console=ttyS0 panic=-1 quiet mboxvm.nonce=$nonce $append" \
+	"${virtfs[@]}" \
 	-device virtio-rng-pci < "$stdin" 2>&1 |
 	while IFS= read -r line; do
 		line=${line%$'\r'}
