@@ -44,21 +44,23 @@ KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
-.PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
+.PHONY: all module module-debug module-kcsan tests userspace deps check check-fast vm vm-run demo \
 	man-check stress fuzz bench clean help
 
 all: module tests userspace
 
 help:
 	@echo 'make              build mbox.ko (stock kernel), user space and the selftests'
-	@echo 'make check        static checks + every selftest in the VM, stock and debug kernels'
+	@echo 'make check        static checks, host tests, every selftest in the VM on the stock'
+	@echo '                  and debug kernels, the racing ones on the KCSAN kernel'
+	@echo '   MBOX_TIMEOUT_SCALE=K  stretch every timeout K times (a slow machine)'
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
 	@echo 'make bench        mbox against pipes, sockets and message queues in the VM'
 	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -s 1,2")'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
-	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
+	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug or kcsan for those kernels)"
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
 	@echo 'make fuzz DURATION=S [SEED=N]     the fuzzer for S seconds (debug kernel; LANE=stock for the stock one)'
 	@echo 'make deps         install the Debian packages that are missing'
@@ -87,7 +89,11 @@ module: $(BUILD_DEPS_STAMP)
 
 module-debug: $(DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/debug
-	$(MAKE) -C $$($(VM)/debug-kernel.sh) M=$(CURDIR)/$(BUILD)/debug W=1 modules
+	$(MAKE) -C $$($(VM)/debug-kernel.sh debug) M=$(CURDIR)/$(BUILD)/debug W=1 modules
+
+module-kcsan: $(DEPS_STAMP)
+	@$(VM)/stage-module.sh $(BUILD)/kcsan
+	$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(CURDIR)/$(BUILD)/kcsan W=1 modules
 
 tests: $(TESTS)
 
@@ -143,15 +149,19 @@ man-check:
 		if [ -n "$$out" ]; then echo "$$m:"; echo "$$out"; exit 1; fi; \
 	done
 
-check: all module-debug
-	@MBOX_TESTS='$(T)' $(VM)/check.sh
+# The counts line must stay the last line printed, also on failure: make's
+# own "*** Error" line would follow it, so a failed run ends make with
+# SIGPIPE instead, which neither make nor the calling shell reports (the
+# exit status is 141).
+check: all module-debug module-kcsan
+	@MBOX_TESTS='$(T)' $(VM)/check.sh || kill -PIPE $$PPID
 
 check-fast: all
-	@MBOX_TESTS='$(T)' MBOX_LANES=stock $(VM)/check.sh
+	@MBOX_TESTS='$(T)' MBOX_LANES=stock $(VM)/check.sh || kill -PIPE $$PPID
 
 LANE ?= stock
 
-vm-run: all $(if $(filter debug,$(LANE)),module-debug)
+vm-run: all $(if $(filter debug,$(LANE)),module-debug) $(if $(filter kcsan,$(LANE)),module-kcsan)
 	@MBOX_CMD="$$CMD" $(VM)/run.sh --lane $(LANE)
 
 vm: all

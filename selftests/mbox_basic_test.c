@@ -371,15 +371,14 @@ TEST_F(mbox, nonblocking_write_on_full_is_eagain)
 static int wait_for_waiters(int fd, int readers, int writers)
 {
 	struct mbox_info info;
-	int i;
+	long long t0;
 
-	for (i = 0; i < 2000; i++) {
+	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
 		if (mbox_info(fd, &info))
 			return -1;
 		if ((int)info.readers_waiting == readers &&
 		    (int)info.writers_waiting == writers)
 			return 0;
-		usleep(5000);
 	}
 	return -1;
 }

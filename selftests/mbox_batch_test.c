@@ -21,18 +21,17 @@
 
 #define NENT 8
 
-/* Wait (up to 60 s) until @what of the mailbox behind @fd is @n. */
+/* Wait until @what of the mailbox behind @fd is @n (false: never). */
 static bool wait_for_waiters(int fd, bool writers, uint32_t n)
 {
 	struct mbox_info info;
-	int i;
+	long long t0;
 
-	for (i = 0; i < 6000; i++) {
+	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(10000)) {
 		if (mbox_info(fd, &info))
 			return false;
 		if ((writers ? info.writers_waiting : info.readers_waiting) == n)
 			return true;
-		usleep(10000);
 	}
 	return false;
 }
@@ -502,7 +501,7 @@ static void *uffd_handler(void *arg)
 	struct uffd_msg msg;
 	long err = 0;
 
-	if (poll(&pfd, 1, 60000) != 1)
+	if (poll(&pfd, 1, mbox_scaled_ms(MBOX_WAIT_MS)) != 1)
 		return (void *)1;
 	if (read(job->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
 	    msg.event != UFFD_EVENT_PAGEFAULT)

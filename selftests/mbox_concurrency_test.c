@@ -218,14 +218,13 @@ TEST_F_TIMEOUT(conc, eight_writers_four_readers, 600)
 static int wait_readers(int fd, unsigned int n)
 {
 	struct mbox_info info;
-	int i;
+	long long t0;
 
-	for (i = 0; i < 2000; i++) {
+	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
 		if (mbox_info(fd, &info))
 			return -1;
 		if (info.readers_waiting == n)
 			return 0;
-		usleep(5000);
 	}
 	return -1;
 }

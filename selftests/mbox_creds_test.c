@@ -87,7 +87,7 @@ TEST_F(creds, root_writer_with_pid_and_tid)
 	ASSERT_EQ(0, pipe(thread_done));
 	ASSERT_EQ(0, pthread_create(&t, NULL, write_from_thread, &self->fd));
 	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = self->fd, .events = POLLIN },
-			  1, 10000));
+			  1, mbox_scaled_ms(MBOX_WAIT_MS)));
 	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_PEEK, &peek));
 	ASSERT_EQ(0, recv_hdr(self->fd, &hdr));
 	ASSERT_EQ(1, write(thread_done[1], "d", 1));

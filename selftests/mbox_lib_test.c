@@ -20,6 +20,7 @@
 
 #include "mbox.h"
 #include "kselftest_harness.h"
+#include "mbox_timeout.h"
 
 #define DEV "/dev/mbox0"
 
@@ -251,7 +252,8 @@ TEST_F(lib, recv_timeouts)
 		usleep(100 * 1000);
 		_exit(mbox_send(self->wr, "late", 4, -1) == 4 ? 0 : 1);
 	}
-	EXPECT_EQ(4, mbox_recv(self->rd, NULL, buf, sizeof(buf), 20000));
+	EXPECT_EQ(4, mbox_recv(self->rd, NULL, buf, sizeof(buf),
+			       mbox_scaled_ms(MBOX_WAIT_MS)));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
 
@@ -303,7 +305,8 @@ TEST_F(lib, timed_send_goes_when_a_small_message_fits)
 		      0 : 1);
 	}
 	/* Without the retry this would wait for POLLOUT, which never comes. */
-	EXPECT_EQ(300, mbox_send(self->wr, m300, 300, 20000));
+	EXPECT_EQ(300, mbox_send(self->wr, m300, 300,
+			       mbox_scaled_ms(MBOX_WAIT_MS)));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
 	ASSERT_EQ(0, mbox_info(self->rd, &info));

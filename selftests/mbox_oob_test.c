@@ -261,7 +261,8 @@ TEST_F(oob, flush_wakes_a_blocked_writer)
 {
 	struct mbox_flush fl;
 	struct mbox_info info;
-	int status, i;
+	long long t0;
+	int status;
 	pid_t pid;
 
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 16, 2, 32));
@@ -271,11 +272,10 @@ TEST_F(oob, flush_wakes_a_blocked_writer)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(write(self->fd, "3", 1) == 1 ? 0 : 1);
-	for (i = 0; i < 2000; i++) {
+	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
 		ASSERT_EQ(0, mbox_info(self->fd, &info));
 		if (info.writers_waiting == 1)
 			break;
-		usleep(5000);
 	}
 	ASSERT_EQ(1, info.writers_waiting);
 	ASSERT_EQ(0, do_flush(self->fd, 0, 0, &fl));
@@ -643,7 +643,7 @@ TEST_F(oob, urgent_wakes_a_poller_waiting_for_pri)
 		usleep(200000);
 		_exit(send_urgent(self->fd, "now", 0, 0, 0, &u) ? 1 : 0);
 	}
-	ASSERT_EQ(1, poll(&p, 1, 10000));
+	ASSERT_EQ(1, poll(&p, 1, mbox_scaled_ms(MBOX_WAIT_MS)));
 	ASSERT_EQ(POLLPRI, p.revents);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));

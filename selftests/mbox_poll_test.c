@@ -95,7 +95,7 @@ TEST_F(poll, poll_sleeps_until_a_message_arrives)
 		_exit(write(self->fd, "late", 4) == 4 ? 0 : 1);
 	}
 	ASSERT_EQ(0, revents(self->fd, POLLIN, 0));
-	ASSERT_EQ(POLLIN, revents(self->fd, POLLIN, 10000));
+	ASSERT_EQ(POLLIN, revents(self->fd, POLLIN, mbox_scaled_ms(MBOX_WAIT_MS)));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
@@ -204,7 +204,7 @@ TEST_F(poll, epoll_wakes_a_sleeping_waiter)
 		usleep(200000);
 		_exit(write(self->fd, "e", 1) == 1 ? 0 : 1);
 	}
-	ASSERT_EQ(1, wait_events(ep, &ev, 10000));
+	ASSERT_EQ(1, wait_events(ep, &ev, mbox_scaled_ms(MBOX_WAIT_MS)));
 	ASSERT_EQ(EPOLLIN, ev);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));

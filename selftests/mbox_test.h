@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <linux/mbox.h>
 
+#include "mbox_timeout.h"
+
 #define MBOX_DEV(n)	"/dev/mbox" #n
 
 /* Read an unsigned number from a sysfs file; -1 when unreadable. */

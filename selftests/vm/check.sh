@@ -1,17 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# 'make check': static checks on the host, then the whole selftest suite in
-# one VM boot per lane (stock Debian kernel; debug kernel unless
-# MBOX_LANES=stock).  Ends with the line
+# 'make check': static checks and the host tests, then the selftest suite
+# in one VM boot per lane: the stock Debian kernel, the debug (sanitizer)
+# kernel, and the data-race (KCSAN) kernel, which runs the racing programs
+# only (MBOX_LANES picks lanes, e.g. MBOX_LANES=stock).  Ends with the line
 #   N passed, N failed, N skipped
 # summing every lane, and fails on any failed case, splat or timeout.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
-cd "$top"
+cd "$top" || exit 1
 
-lanes=${MBOX_LANES:-stock debug}
+lanes=${MBOX_LANES:-stock debug kcsan}
+# The data-race lane runs the programs that make threads and processes race
+# on a mailbox (each case of the others runs alone, with nothing to race).
+kcsan_tests="mbox_concurrency_test mbox_stress_test mbox_fuzz_test mbox_oob_test
+	mbox_poll_test mbox_ack_test mbox_batch_test"
 pass=0 fail=0 skip=0
 
 host_case() {
@@ -32,26 +37,31 @@ if [ -z "${MBOX_TESTS:-}" ]; then
 		"$here/static-checks.sh" checkpatch
 	host_case "sparse (C=2) is clean" "$here/static-checks.sh" sparse
 	host_case "man pages format with no groff warning" make -s man-check
-	# The install test prints TAP: count its cases one by one.
-	out=$("$top/selftests/host/install_test.sh" 2>&1)
-	printf '%s\n' "$out" | sed 's/^\(ok\|not ok\) [0-9]* - /\1 - host: /'
-	pass=$((pass + $(printf '%s\n' "$out" | grep -c '^ok ')))
-	fail=$((fail + $(printf '%s\n' "$out" | grep -c '^not ok ')))
-	if ! printf '%s\n' "$out" | grep -q '^1\.\.'; then
-		echo "not ok - host: install_test.sh printed no plan"
-		fail=$((fail + 1))
-	fi
+	# The host tests print TAP: count their cases one by one.
+	for t in install_test.sh harness_test.sh; do
+		out=$("$top/selftests/host/$t" 2>&1)
+		printf '%s\n' "$out" | sed 's/^\(ok\|not ok\) [0-9]* - /\1 - host: /'
+		pass=$((pass + $(printf '%s\n' "$out" | grep -c '^ok ')))
+		fail=$((fail + $(printf '%s\n' "$out" | grep -c '^not ok ')))
+		if ! printf '%s\n' "$out" | grep -q '^1\.\.'; then
+			echo "not ok - host: $t printed no plan"
+			fail=$((fail + 1))
+		fi
+	done
 fi
 
 for lane in $lanes; do
 	echo "# ==== $lane lane"
 	log=$(mktemp)
 	start=$(date +%s)
+	tests=${MBOX_TESTS:-}
+	[ -n "$tests" ] || [ "$lane" != kcsan ] || tests=$(echo "$kcsan_tests" | tr -s ' \n\t' ' ')
 	# The guest sees only the command line: T= has to travel in it.
-	MBOX_CMD="MBOX_TESTS='${MBOX_TESTS:-}' selftests/vm/run-tests.sh" \
+	MBOX_CMD="MBOX_TIMEOUT_SCALE='${MBOX_TIMEOUT_SCALE:-1}' MBOX_TESTS='$tests' selftests/vm/run-tests.sh" \
 		"$here/run.sh" --lane "$lane" | tee "$log"
 	rc=${PIPESTATUS[0]}
 	counts=$(sed -n 's/^MBOX-COUNTS //p' "$log" | tail -n 1)
+	p=0 f=0 s=0
 	rm -f "$log"
 	if [ -n "$counts" ]; then
 		read -r p f s <<< "$counts"
@@ -59,7 +69,7 @@ for lane in $lanes; do
 		echo "# $lane lane: $p passed, $f failed, $s skipped in $(( $(date +%s) - start )) s"
 	fi
 	# A splat, timeout or lost status fails the lane even if every case passed.
-	if [ "$rc" -ne 0 ] && { [ -z "$counts" ] || [ "${f:-0}" -eq 0 ]; }; then
+	if [ "$rc" -ne 0 ] && { [ -z "$counts" ] || [ "$f" -eq 0 ]; }; then
 		echo "not ok - $lane lane: the VM run failed (exit $rc: splat, timeout or no status)"
 		fail=$((fail + 1))
 	fi

@@ -17,7 +17,8 @@
 #   --params 'P=V ...'   module parameters    [MBOX_PARAMS]
 #   --mem SIZE           guest memory         [MBOX_VM_MEM, 2G]
 #   --smp N              guest CPUs           [MBOX_VM_SMP, 2]
-#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 3600]
+#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 3600,
+#                        times MBOX_TIMEOUT_SCALE]
 #   --append ARGS        extra kernel args    [MBOX_VM_APPEND]
 #   --icount             guest clock = instructions executed (1 ns each):
 #                        TCG only, one CPU; for exact benchmarks [MBOX_VM_ICOUNT]
@@ -34,9 +35,10 @@ ko=
 params=${MBOX_PARAMS:-}
 mem=${MBOX_VM_MEM:-2G}
 smp=${MBOX_VM_SMP:-2}
-# The whole debug-lane suite takes about 19 minutes on a quiet 2-core
-# machine under TCG, and longer on a loaded one: an hour only catches hangs.
-timeout=${MBOX_VM_TIMEOUT:-3600}
+# The slowest lane measured (README, "Timeouts") with a margin, stretched
+# by MBOX_TIMEOUT_SCALE like every bound of the suite: it only catches hangs.
+timeout=$(awk -v t="${MBOX_VM_TIMEOUT:-3600}" -v k="${MBOX_TIMEOUT_SCALE:-1}" \
+	'BEGIN { printf "%d", t * (k >= 1 ? k : 1) }')
 append=${MBOX_VM_APPEND:-}
 icount=${MBOX_VM_ICOUNT:-}
 interactive=
@@ -62,6 +64,26 @@ done
 cmd=${MBOX_CMD:-$*}
 [ -n "$interactive" ] || [ -n "$cmd" ] || die "no command given (see --help)"
 
+# The guest sees the host's / read-only, with a private /tmp, /run and
+# /dev/shm; so that a checkout, cache or module under any of them (or on
+# any other filesystem) is seen too, each is shared as its own 9p tag and
+# mounted at the same path.  Paths travel in files, never on the kernel
+# command line, so spaces are fine; what the guest cannot mount is
+# refused here, before anything is fetched, built or booted.
+shareable() {
+	case $1 in
+	*$'\n'*|*$'\t'*)
+		die "'$1' has a newline or tab in its name, which the VM cannot share: move it to a path without one" ;;
+	/proc|/proc/*|/sys|/sys/*|/dev|/dev/pts|/dev/pts/*)
+		die "'$1' is under /proc, /sys or /dev, which the guest replaces with its own: move it elsewhere (e.g. under \$HOME or /tmp)" ;;
+	esac
+}
+cwd=$(pwd -P)
+cache=$(realpath -m "$MBOX_CACHE")
+shareable "$top"
+shareable "$cache"
+shareable "$cwd"
+
 case $lane in
 stock)
 	kroot=$("$here/stock-kernel.sh") || exit 1
@@ -81,25 +103,12 @@ debug|kcsan)
 esac
 ko=$(realpath "${ko:-$top/build/$lane/mbox.ko}")
 [ -r "$ko" ] || die "$ko does not exist; run 'make' first"
-
-# The guest sees the host's / read-only, with a private /tmp, /run and
-# /dev/shm; so that a checkout, cache or module under any of them (or on
-# any other filesystem) is seen too, each is shared as its own 9p tag and
-# mounted at the same path.  Paths travel in files, never on the kernel
-# command line, so spaces are fine; what the guest cannot mount is
-# refused here, before booting.
-cwd=$(pwd -P)
+shareable "$ko"
 shares=()
-for d in "$top" "$(realpath "$MBOX_CACHE" 2>/dev/null || echo "$MBOX_CACHE")" "$cwd" "$(dirname "$ko")"; do
-	case $d in
-	*$'\n'*|*$'\t'*)
-		die "'$d' has a newline or tab in its name, which the VM cannot share: move it to a path without one" ;;
-	/proc|/proc/*|/sys|/sys/*|/dev|/dev/pts|/dev/pts/*)
-		die "'$d' is under /proc, /sys or /dev, which the guest replaces with its own: move it elsewhere (e.g. under \$HOME or /tmp)" ;;
-	/) continue ;;
-	esac
-	shares+=("$d")
+for d in "$top" "$cache" "$cwd" "$(dirname "$ko")"; do
+	[ "$d" = / ] || shares+=("$d")
 done
+
 mkdir -p "$MBOX_CACHE/runs" || die "cannot create $MBOX_CACHE/runs: set MBOX_CACHE to a writable directory"
 run=$(mktemp -d "$MBOX_CACHE/runs/run.XXXXXX") || die "cannot create a run directory in $MBOX_CACHE/runs"
 run=$(realpath "$run")
@@ -118,18 +127,17 @@ virtfs=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on
 qemu_path() { printf '%s' "${1//,/,,}"; }	# QEMU option values double commas
 virtfs+=(-virtfs "local,path=$(qemu_path "$run"),mount_tag=mboxrun,security_model=none,readonly=on,multidevs=remap")
 : > "$run/shares"
-n=0
+shared=()
 while IFS= read -r d; do
-	[ -n "$d" ] || continue
 	inside=
-	for s in "${shares[@]:0:$n}"; do
+	for s in "${shared[@]}"; do
 		case $d/ in "$s"/*) inside=1 ;; esac
 	done
 	[ -z "$inside" ] || continue
-	shares[n]=$d
+	n=${#shared[@]}
+	shared+=("$d")
 	printf 'share%d\t%s\n' "$n" "$d" >> "$run/shares"
 	virtfs+=(-virtfs "local,path=$(qemu_path "$d"),mount_tag=share$n,security_model=none,readonly=on,multidevs=remap")
-	n=$((n + 1))
 done < <(printf '%s\n' "${shares[@]}" | sort -u)
 
 # KVM only where a short probe proves it boots (nested KVM can hang).

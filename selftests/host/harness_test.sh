@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# On the host: the VM harness itself, on the stock kernel.
+#  - A checkout and a cache under /tmp, in a path with spaces, a comma and
+#    a quote, run selftests in the VM (the guest's /tmp is its own).
+#  - A path the VM cannot share is refused before booting, naming it.
+#  - A stage 2 that cannot run is reported with exit 125, not a panic.
+#  - A hung program, a program killed after dirtying the mailboxes and one
+#    that unloads the module each fail alone: the runner kills what they
+#    left, reports them, restores the module, and the program after each
+#    passes in full.
+# Needs the stock lane built (make all).  TAP output.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+top=$(pwd -P)
+. selftests/vm/lib.sh
+. selftests/lib/tap.sh
+plan 4
+
+tmp=$(mktemp -d "/tmp/mbox harness, it's.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+log=$tmp/log
+tap_on_fail() { tail -n 40 "$log" | sed 's/^/# /'; }
+
+# The cache's kernels and initramfs are reused (linked); its run
+# directories are made under /tmp too.
+kernel=$(selftests/vm/stock-kernel.sh) || exit 1
+initrd=$(selftests/vm/initramfs.sh "$kernel" "$(headers_abi)") || exit 1
+mkdir -p "$tmp/cache" "$tmp/co/build/stock"
+ln -s "$(dirname "$kernel")" "$tmp/cache/kernel"
+ln -s "$(dirname "$initrd")" "$tmp/cache/initramfs"
+cp -r selftests "$tmp/co/"
+cp build/stock/mbox.ko "$tmp/co/build/stock/"
+(
+	cd "$tmp/co" &&
+	MBOX_CACHE="$tmp/cache" MBOX_CMD="MBOX_TESTS=selftests/mbox_shell_test.sh selftests/vm/run-tests.sh" \
+		selftests/vm/run.sh --lane stock
+) > "$log" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^MBOX-COUNTS 6 0 0$' "$log"
+ok $? "a checkout and cache under /tmp, with spaces, a comma and a quote in the path, run in the VM"
+
+MBOX_CACHE=$'/tmp/a\nb' selftests/vm/run.sh --lane stock -- true > "$log" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "has a newline or tab in its name, which the VM cannot share: move it" "$log" &&
+	! grep -q booting "$log"
+ok $? "a directory the VM cannot share is refused before booting, with the fix"
+
+MBOX_VM_STAGE2=/nonexistent selftests/vm/run.sh --lane stock -- true > "$log" 2>&1
+rc=$?
+[ $rc -eq 125 ] && grep -q 'stage 2 (/nonexistent) is not readable in the guest' "$log" &&
+	! grep -q 'Kernel panic' "$log"
+ok $? "a stage 2 that cannot run is reported (exit 125), not a kernel panic"
+
+# The hung program gets 60 s (times MBOX_TIMEOUT_SCALE); the shell test
+# after each sabotage takes about 4 s in the VM.
+innocent=selftests/mbox_shell_test.sh
+MBOX_CMD="MBOX_TIMEOUT_SCALE=${MBOX_TIMEOUT_SCALE:-1} MBOX_PROGRAM_TIMEOUT=60 MBOX_TESTS='selftests/vm/sabotage/hang.sh $innocent selftests/vm/sabotage/kill.sh $innocent selftests/vm/sabotage/unload.sh $innocent' selftests/vm/run-tests.sh" \
+	selftests/vm/run.sh --lane stock > "$log" 2>&1
+rc=$?
+sab=selftests/vm/sabotage
+[ $rc -eq 1 ] &&
+	grep -q "^# $sab/hang.sh overran its budget of [0-9]* s and was killed" "$log" &&
+	grep -q "^# ---- $sab/hang.sh: exit [0-9]*, 1 passed, 1 failed, 0 skipped" "$log" &&
+	grep -q "^not ok - $sab/hang.sh left the VM dirty:" "$log" &&
+	grep -q "^#   mbox3: msgs_queued is 1" "$log" &&
+	grep -q "^# ---- $sab/kill.sh: exit 137, 0 passed, 1 failed, 0 skipped" "$log" &&
+	grep -q "^not ok - $sab/kill.sh left the VM dirty:" "$log" &&
+	grep -q "^#   mbox1: max_msgs is 7, not " "$log" &&
+	grep -q "^#   mbox1: msgs_queued is 2" "$log" &&
+	grep -q "^not ok - $sab/unload.sh left the VM dirty:" "$log" &&
+	grep -q "^#   the mbox module is not loaded" "$log" &&
+	[ "$(grep -c '^# restored: the module reloaded with its parameters' "$log")" -eq 3 ] &&
+	[ "$(grep -c "^# ---- $innocent: exit 0, 6 passed, 0 failed, 0 skipped" "$log")" -eq 3 ] &&
+	grep -q '^MBOX-COUNTS 19 6 0$' "$log"
+ok $? "a hung, a killed and an unloading program each fail alone; the next one passes in full"
+
+exit $failed
