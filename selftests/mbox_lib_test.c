@@ -20,7 +20,7 @@
 
 #include "mbox.h"
 #include "kselftest_harness.h"
-#include "mbox_timeout.h"
+#include "mbox_harness.h"
 
 #define DEV "/dev/mbox0"
 

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <linux/mbox.h>
 
-#include "mbox_timeout.h"
+#include "mbox_harness.h"
 
 #define MBOX_DEV(n)	"/dev/mbox" #n
 

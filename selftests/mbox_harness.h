@@ -1,21 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * How long the selftests wait.  Nothing in the suite may depend on the
+ * What the selftests add to kselftest_harness.h.
+ *
+ * How long they wait.  Nothing in the suite may depend on the
  * machine's speed: a bound only tells a hang from slowness, so each is far
  * beyond the slowest run measured (the debug lane under TCG on a loaded
  * 2-core machine; README, "Timeouts"), and MBOX_TIMEOUT_SCALE (a number,
  * default 1) stretches every one of them for a slower machine.
  *
+ * How they leave the mailboxes: as they found them.  Each case resets the
+ * mailbox it uses when it starts; when the program ends, every mailbox is
+ * emptied and given the module's default limits again, so the VM's runner
+ * (selftests/vm/run-tests.sh), which checks that before each program,
+ * finds it clean unless the program died.
+ *
  * Include after kselftest_harness.h: TEST_HARNESS_MAIN then also applies
- * the scale, and a case without TEST_F_TIMEOUT gets MBOX_CASE_TIMEOUT_S
- * instead of the harness's 30 s.
+ * the scale, gives a case without TEST_F_TIMEOUT MBOX_CASE_TIMEOUT_S
+ * instead of the harness's 30 s, and resets the mailboxes at the end.
  */
-#ifndef MBOX_TIMEOUT_H
-#define MBOX_TIMEOUT_H
+#ifndef MBOX_HARNESS_H
+#define MBOX_HARNESS_H
 
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/mbox.h>
 
 /* A case's default budget (the slowest measured default case: README). */
 #define MBOX_CASE_TIMEOUT_S	300
@@ -53,6 +66,47 @@ static inline bool mbox_waited_too_long(long long t0)
 	return mbox_now_ms() - t0 > mbox_scaled_ms(MBOX_WAIT_MS);
 }
 
+static inline unsigned long long mbox_harness_param(const char *name)
+{
+	char path[96], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/mbox/parameters/%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	return strtoull(buf, NULL, 10);
+}
+
+/* Every /dev/mboxN empty, with the module's default limits. */
+static inline void mbox_harness_reset_all(void)
+{
+	struct mbox_limits lim = {
+		.max_msg_size = mbox_harness_param("max_msg_size"),
+		.max_msgs = mbox_harness_param("max_msgs"),
+		.max_bytes = mbox_harness_param("max_bytes"),
+		.max_urgent = mbox_harness_param("max_urgent"),
+	};
+	unsigned long long i, n = mbox_harness_param("nr_mailboxes");
+	struct mbox_flush fl = { 0 };
+	char path[32];
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/dev/mbox%llu", i);
+		fd = open(path, O_RDWR | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (ioctl(fd, MBOX_IOC_SET_LIMITS, &lim) ||
+		    ioctl(fd, MBOX_IOC_FLUSH, &fl))
+			fprintf(stderr, "# could not reset %s\n", path);
+		close(fd);
+	}
+}
+
 #ifdef TEST_HARNESS_MAIN
 static inline void mbox_scale_case_timeouts(void)
 {
@@ -78,9 +132,12 @@ static inline void mbox_scale_case_timeouts(void)
 			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
 	} \
 	int main(int argc, char **argv) { \
+		int ret; \
 		mbox_scale_case_timeouts(); \
-		return test_harness_run(argc, argv); \
+		ret = test_harness_run(argc, argv); \
+		mbox_harness_reset_all(); \
+		return ret; \
 	}
 #endif
 
-#endif /* MBOX_TIMEOUT_H */
+#endif /* MBOX_HARNESS_H */
