@@ -134,10 +134,10 @@ reset
 [ $rc -eq 0 ] && [ "$(grep -c '^seq=' "$out")" -eq 3 ] && [ "$(sed -n 6p "$out")" = f3 ]
 ok $? "recv --follow --timeout receives until the mailbox stays idle"
 
-# Wait (up to 20 s) until file $1 has the line $2.
+# Wait (up to $wait_limit s) until file $1 has the line $2.
 wait_line() {
 	i=0
-	until grep -qx "$2" "$1" || [ $i -ge 200 ]; do
+	until grep -qx "$2" "$1" || [ $i -ge $((wait_limit * 10)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

@@ -76,12 +76,12 @@ chmod 0600 /dev/mbox0 /dev/mbox1
 udevd=$!
 # Events sent before udevd listens would be lost: wait until it answers.
 i=0
-until udevadm control --ping 2> /dev/null || [ $i -ge 100 ]; do
+until udevadm control --ping 2> /dev/null || [ $i -ge $((wait_limit * 5)) ]; do
 	sleep 0.2
 	i=$((i + 1))
 done
 udevadm trigger --action=add --subsystem-match=mbox &&
-	udevadm settle -t 20 &&
+	udevadm settle -t "$wait_limit" &&
 	perms=$(stat -c '%a %U:%G' /dev/mbox0 /dev/mbox3 | sort -u) &&
 	echo "# /dev/mbox*: $perms" && [ "$perms" = "660 root:mbox" ]
 rc=$?

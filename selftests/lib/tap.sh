@@ -5,8 +5,12 @@
 #                     the test's own tap_on_fail function, if it has one,
 #                     shows why
 #   exit $failed      at the end
+#   $wait_limit       seconds a wait for a condition may take
 n=0
 failed=0
+# Seconds to wait for something that must happen before calling it a
+# failure: 60, times MBOX_TIMEOUT_SCALE (selftests/mbox_harness.h says why).
+wait_limit=$(awk -v k="${MBOX_TIMEOUT_SCALE:-1}" 'BEGIN { printf "%d", 60 * (k >= 1 ? k : 1) }')
 plan() {
 	echo "TAP version 13"
 	echo "1..$1"
