@@ -9,12 +9,14 @@
 #    that unloads the module each fail alone: the runner kills what they
 #    left, reports them, restores the module, and the program after each
 #    passes in full.
+#  - The counts line is the last line 'make check' prints, also when it
+#    fails (make's own "*** Error" line must not follow it).
 # Needs the stock lane built (make all).  TAP output.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . selftests/vm/lib.sh
 . selftests/lib/tap.sh
-plan 4
+plan 5
 
 tmp=$(mktemp -d "/tmp/mbox harness, it's.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -71,5 +73,11 @@ ok $? "a checkout and cache under /tmp, with spaces, a comma and a quote in the 
 	[ "$(grep -c '^# restored: the module reloaded with its parameters' "$log")" -eq 3 ] &&
 	grep -q '^MBOX-COUNTS 25 6 0$' "$log"
 ok $? "a hung, a killed and an unloading program each fail alone; the next one passes in full"
+
+# A failing run: the sabotage program that dies, in the stock lane only.
+make -s check-fast T=selftests/vm/sabotage/unload.sh > "$log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && tail -n 1 "$log" | grep -qx '[0-9]* passed, [1-9][0-9]* failed, [0-9]* skipped'
+ok $? "a failed 'make check' ends with the counts line (exit $rc)"
 
 exit $failed
