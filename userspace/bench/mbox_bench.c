@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <mqueue.h>
 #include <pthread.h>
 #include <sched.h>
@@ -714,14 +715,26 @@ static struct stat3 cell_stat(const struct cell *c, enum mech m)
 	return s;
 }
 
+/*
+ * @a over @b, 0 (no ratio) unless both are finite and @b is not 0: a
+ * stream timed by a clock that did not advance has an infinite rate, and
+ * a cost of 0 ns is below the clock's resolution, neither a measure.
+ */
+static double ratio_of(double a, double b)
+{
+	if (!isfinite(a) || !isfinite(b) || b == 0)
+		return 0;
+	return a / b;
+}
+
 /* Ratio of @m's median to the pipe's; 0 when either is missing. */
 static double cell_ratio(const struct cell *c, enum mech m)
 {
 	struct stat3 a = cell_stat(c, m), p = cell_stat(c, M_PIPE);
 
-	if (!a.ok || !p.ok || p.med == 0)
+	if (!a.ok || !p.ok)
 		return 0;
-	return a.med / p.med;
+	return ratio_of(a.med, p.med);
 }
 
 /*
@@ -736,8 +749,8 @@ static double cell_best_ratio(const struct cell *c, enum mech m)
 	if (!a.ok || !p.ok)
 		return 0;
 	if (c->metric == MSGS_PER_S)
-		return p.max ? a.max / p.max : 0;
-	return p.min ? a.min / p.min : 0;
+		return ratio_of(a.max, p.max);
+	return ratio_of(a.min, p.min);
 }
 
 /* ---- scenario bodies: one repetition of one mechanism ---- */
@@ -859,6 +872,7 @@ static int run_stream(struct cell *cell, enum mech m, size_t size,
 	pthread_barrier_wait(&start);
 	t0 = now_ns();
 	chan_recv_all(&c, &b, count);
+	/* Infinite when the clock did not advance: reported as such. */
 	cell_add(cell, m, count * 1e9 / (double)(now_ns() - t0));
 	for (w = 0; w < writers; w++)
 		pthread_join(tid[w], NULL);
@@ -1232,8 +1246,22 @@ static const char *const scenario_title[] = {
 	"6. one message, 32 readers blocked: readers woken (must be 1)",
 };
 
+/*
+ * An infinite rate or a zero time: the clock did not advance during the
+ * repetition (a coarse clock, a tiny smoke run), so there is no figure.
+ */
+static bool below_resolution(enum metric metric, double v)
+{
+	return !isfinite(v) || (metric != MSGS_PER_S && metric != WAKEUPS &&
+				v == 0);
+}
+
 static void fmt_value(char *buf, size_t n, enum metric metric, double v)
 {
+	if (below_resolution(metric, v)) {
+		snprintf(buf, n, "below clock resolution");
+		return;
+	}
 	switch (metric) {
 	case MSGS_PER_S:
 		snprintf(buf, n, "%.0f", v);
@@ -1277,12 +1305,17 @@ static void print_cell(const struct cell *c)
 				c->err[m][0] ? c->err[m] : "no data");
 			continue;
 		}
+		if (below_resolution(c->metric, s.med)) {
+			fprintf(out, "    %-10s  below clock resolution (median of %d reps)\n",
+				mech_name[m], c->n[m]);
+			continue;
+		}
 		fmt_value(a, sizeof(a), c->metric, s.med);
 		fmt_value(b, sizeof(b), c->metric, s.min);
 		fmt_value(d, sizeof(d), c->metric, s.max);
 		fprintf(out, "    %-10s %12s  [%s - %s]", mech_name[m], a, b,
 			d);
-		if (c->metric == MSGS_PER_S)
+		if (c->metric == MSGS_PER_S && isfinite(s.med))
 			fprintf(out, "  %8.1f MB/s", s.med * c->size / 1e6);
 		if (ratio > 0 && c->metric != WAKEUPS)
 			fprintf(out, "  %5.2fx pipe (best-of %.2fx)", ratio,
@@ -1305,8 +1338,8 @@ static double depth_ratio(size_t size, enum mech m, bool best)
 	if (!a.ok || !b.ok)
 		return 0;
 	if (best)
-		return a.min ? b.min / a.min : 0;
-	return a.med ? b.med / a.med : 0;
+		return ratio_of(b.min, a.min);
+	return ratio_of(b.med, a.med);
 }
 
 /* The summary: every mechanism's ratio to the pipe, per cell. */
@@ -1401,7 +1434,7 @@ static double vs(const struct cell *c, enum mech other)
 		return 0;
 	a = cell_stat(c, M_MBOX);
 	b = cell_stat(c, other);
-	return a.ok && b.ok && b.med ? a.med / b.med : 0;
+	return a.ok && b.ok ? ratio_of(a.med, b.med) : 0;
 }
 
 /* mbox's best repetition over @other's, 0 when either is missing. */
@@ -1416,8 +1449,8 @@ static double vs_best(const struct cell *c, enum mech other)
 	if (!a.ok || !b.ok)
 		return 0;
 	if (c->metric == MSGS_PER_S)
-		return b.max ? a.max / b.max : 0;
-	return b.min ? a.min / b.min : 0;
+		return ratio_of(a.max, b.max);
+	return ratio_of(a.min, b.min);
 }
 
 /* Judged on the medians; the best-of ratio is shown beside it. */
@@ -1554,6 +1587,15 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* JSON has no inf or NaN: a figure that is not finite is null. */
+static void json_num(FILE *f, const char *fmt, double v)
+{
+	if (isfinite(v))
+		fprintf(f, fmt, v);
+	else
+		fputs("null", f);
+}
+
 static void print_json(FILE *f)
 {
 	int i, m, r;
@@ -1586,11 +1628,19 @@ static void print_json(FILE *f)
 				fprintf(f, "}");
 				continue;
 			}
-			fprintf(f, ", \"median\": %.1f, \"min\": %.1f, \"max\": %.1f, \"ratio_to_pipe\": %.4f, \"best_ratio_to_pipe\": %.4f, \"values\": [",
-				s.med, s.min, s.max, cell_ratio(c, m),
-				cell_best_ratio(c, m));
-			for (r = 0; r < c->n[m]; r++)
-				fprintf(f, "%s%.1f", r ? ", " : "", c->v[m][r]);
+			fprintf(f, ", \"median\": ");
+			json_num(f, "%.1f", s.med);
+			fprintf(f, ", \"min\": ");
+			json_num(f, "%.1f", s.min);
+			fprintf(f, ", \"max\": ");
+			json_num(f, "%.1f", s.max);
+			/* Ratios are finite (ratio_of()); 0 means none. */
+			fprintf(f, ", \"ratio_to_pipe\": %.4f, \"best_ratio_to_pipe\": %.4f, \"values\": [",
+				cell_ratio(c, m), cell_best_ratio(c, m));
+			for (r = 0; r < c->n[m]; r++) {
+				fputs(r ? ", " : "", f);
+				json_num(f, "%.1f", c->v[m][r]);
+			}
 			fprintf(f, "]}");
 		}
 	}
