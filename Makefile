@@ -55,8 +55,9 @@ help:
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
-	@echo 'make bench        mbox against pipes, sockets and message queues in the VM'
-	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -s 1,2")'
+	@echo 'make bench        mbox against pipes, sockets and message queues: single-CPU'
+	@echo '                  scenarios in instructions (icount VM), two-CPU ones in TCG time'
+	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -z 64"); BENCH_ONLY=icount|tcg'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
@@ -276,7 +277,7 @@ dkms-remove:
 # Not part of 'make check' (minutes, and timing means nothing there); a
 # smoke run of the same program is (selftests/mbox_bench_smoke.sh).
 bench: all
-	@BENCH_ARGS='$(BENCH_ARGS)' userspace/bench/bench.sh
+	@BENCH_ARGS='$(BENCH_ARGS)' BENCH_ONLY='$(BENCH_ONLY)' userspace/bench/bench.sh
 
 clean:
 	rm -rf $(BUILD)

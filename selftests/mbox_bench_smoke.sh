@@ -19,7 +19,7 @@ if [ ! -x "$bench" ]; then
 	echo "1..0 # SKIP $bench is not built"
 	exit 0
 fi
-plan 6
+plan 7
 
 # check WHAT [JSON [LOG]]: python judges the JSON; its complaints become
 # TAP comments.
@@ -60,8 +60,8 @@ elif what == "complete":
                 r["median"] and abs(r["ratio_to_pipe"] - 1) > 1e-9:
             print("the pipe's ratio to itself is not 1: %s" % r)
             bad = 1
-    for s in range(1, 7):
-        if seen.get(s) != (mechs if s in (4, 6) else mechs | batched):
+    for s in range(1, 8):
+        if seen.get(s) != (mechs if s in (4, 6, 7) else mechs | batched):
             print("scenario %d measured %s" % (s, sorted(seen.get(s, ()))))
             bad = 1
     goals = {g["goal"] for g in res["goals"]}
@@ -73,6 +73,18 @@ elif what == "herd":
     vals = r[0].get("values", []) if r else []
     print("mbox readers woken by one message, per repetition: %s" % vals)
     bad = not (len(vals) == res["reps"] and all(v == 1 for v in vals))
+elif what == "icount":
+    if res.get("clock") != "instructions":
+        print("clock is %r, not instructions" % res.get("clock"))
+        bad = 1
+    for line in ("Instructions per message", "mbox's instructions per message over"):
+        if line not in text:
+            print("the report has no %r" % line)
+            bad = 1
+    goals = {g["goal"] for g in res["goals"]}
+    if len(goals) != 8:
+        print("%d goals evaluated, expected 8" % len(goals))
+        bad = 1
 elif what == "frozen":
     # No clock advance at all: every rate null, every cost 0, no ratio,
     # and the text report says why.
@@ -112,6 +124,18 @@ ok $? "the JSON parses and names the kernel, CPU count and TCG/KVM"
 
 check complete
 ok $? "every scenario has a figure for every mechanism (batched ones: 1, 2, 3, 5) and 16 goals are judged"
+
+# --icount (meant for run.sh --icount; here the figures mean nothing):
+# times labelled as instructions, the table of ratios, issue 16's goals.
+icount_json=/tmp/mbox_bench_icount.json
+icount_log=/tmp/mbox_bench_icount.txt
+rm -f "$icount_json"
+"$bench" --smoke --reps 2 --icount -s 1,5,7 -z 64 --json-file "$icount_json" \
+	> "$icount_log" 2>&1
+rc=$?
+sed 's/^/# /' "$icount_log"
+[ $rc -eq 0 ] && check icount "$icount_json" "$icount_log"
+ok $? "--icount: the instruction table, mbox's ratios and issue 16's 8 goals"
 
 check herd
 ok $? "scenario 6: one message wakes exactly one of 32 blocked mbox readers"
