@@ -45,7 +45,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	man-check stress fuzz bench clean help
+	man-check stress fuzz bench bench-ab clean help
 
 all: module tests userspace
 
@@ -58,6 +58,8 @@ help:
 	@echo 'make bench        mbox against pipes, sockets and message queues: single-CPU'
 	@echo '                  scenarios in instructions (icount VM), two-CPU ones in TCG time'
 	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -z 64"); BENCH_ONLY=icount|tcg'
+	@echo 'make bench-ab BASE=REV  the module at REV against the working tree, in instructions'
+	@echo '   AB_ROUNDS=N, AB_ARGS=...  rounds (default 2), mbox_bench options'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
@@ -278,6 +280,11 @@ dkms-remove:
 # smoke run of the same program is (selftests/mbox_bench_smoke.sh).
 bench: all
 	@BENCH_ARGS='$(BENCH_ARGS)' BENCH_ONLY='$(BENCH_ONLY)' userspace/bench/bench.sh
+
+# The module at BASE and the working tree's, side by side in one icount VM.
+bench-ab: all
+	@BASE='$(BASE)' KDIR='$(KDIR)' AB_ROUNDS='$(AB_ROUNDS)' AB_ARGS='$(AB_ARGS)' \
+		userspace/bench/bench-ab.sh
 
 clean:
 	rm -rf $(BUILD)
