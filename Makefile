@@ -45,7 +45,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
 .PHONY: all module module-debug tests userspace deps check check-fast vm vm-run demo \
-	man-check stress fuzz bench bench-ab clean help
+	man-check stress fuzz bench bench-ab bench-profile clean help
 
 all: module tests userspace
 
@@ -60,6 +60,7 @@ help:
 	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -z 64"); BENCH_ONLY=icount|tcg'
 	@echo 'make bench-ab BASE=REV  the module at REV against the working tree, in instructions'
 	@echo '   AB_ROUNDS=N, AB_ARGS=...  rounds (default 2), mbox_bench options'
+	@echo 'make bench-profile  top symbols of scenario 1, mbox and pipe, 64 B and 4 KiB, in instructions'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug for the debug kernel)"
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
@@ -285,6 +286,10 @@ bench: all
 bench-ab: all
 	@BASE='$(BASE)' KDIR='$(KDIR)' AB_ROUNDS='$(AB_ROUNDS)' AB_ARGS='$(AB_ARGS)' \
 		userspace/bench/bench-ab.sh
+
+# perf record -e cpu-clock in the icount VM: samples every N instructions.
+bench-profile: all
+	@userspace/bench/bench-profile.sh
 
 clean:
 	rm -rf $(BUILD)
