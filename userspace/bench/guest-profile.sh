@@ -19,8 +19,10 @@ sizes=${PROFILE_SIZES:-64,4096}
 mechs=${PROFILE_MECHS:-mbox,pipe}
 bench=$PWD/build/bench/mbox_bench
 
+# Each size on a freshly loaded module, as in make bench (guest-bench.sh).
+fresh="rmmod mbox && insmod '$MBOX_KO'"
 echo "## unprofiled"
-"$bench" --icount --tune -s 1 -z "$sizes" -m "$mechs" --reps 3 2>&1 |
+"$bench" --icount --tune --fresh "$fresh" -s 1 -z "$sizes" -m "$mechs" --reps 3 2>&1 |
 	sed -n '/^1\. one thread/,/^$/p'
 
 rc=0
@@ -29,6 +31,7 @@ for size in $(echo "$sizes" | tr , ' '); do
 	for mech in $(echo "$mechs" | tr , ' '); do
 		# One repetition of one mechanism: warm-up and timed loop are
 		# the same send-then-receive, 1.1 x 10000 x SCALE messages.
+		sh -c "$fresh" || rc=1
 		perf record -q -o /tmp/prof.data -e cpu-clock -c "$period" -- \
 			"$bench" --icount -s 1 -z "$size" -m "$mech" --reps 1 \
 			--scale "$scale" > /tmp/prof-bench.txt 2>&1 || rc=1
