@@ -7,13 +7,16 @@
 # where the clock counts instructions, so a sample falls every PERIOD
 # instructions and a symbol's share of samples is its share of the
 # instructions executed.  Each profile goes between markers for the host.
-#   PROFILE_PERIOD   instructions between samples (default 50000)
+#   PROFILE_PERIOD   instructions between samples (default 37253)
+# mbox_bench --jitter spins a random while per message in profile_jitter(),
+# so the samples cannot lock onto a loop of fixed length; the host leaves
+# that function out.
 #   PROFILE_SCALE    mbox_bench --scale: messages = 10000 x SCALE (default 10)
 #   PROFILE_SIZES    default 64,4096
 #   PROFILE_MECHS    default mbox,pipe
 set -u
 cd "$(dirname "$0")/../.." || exit
-period=${PROFILE_PERIOD:-50000}
+period=${PROFILE_PERIOD:-37253}
 scale=${PROFILE_SCALE:-10}
 sizes=${PROFILE_SIZES:-64,4096}
 mechs=${PROFILE_MECHS:-mbox,pipe}
@@ -33,7 +36,7 @@ for size in $(echo "$sizes" | tr , ' '); do
 		# the same send-then-receive, 1.1 x 10000 x SCALE messages.
 		sh -c "$fresh" || rc=1
 		perf record -q -o /tmp/prof.data -e cpu-clock -c "$period" -- \
-			"$bench" --icount -s 1 -z "$size" -m "$mech" --reps 1 \
+			"$bench" --icount --jitter -s 1 -z "$size" -m "$mech" --reps 1 \
 			--scale "$scale" > /tmp/prof-bench.txt 2>&1 || rc=1
 		cost=$(sed -n "s/^ *$mech  *\([0-9]*\) insns.*/\1/p" /tmp/prof-bench.txt | head -n 1)
 		echo "MBOX-PROF-BEGIN $mech $size period=$period scale=$scale profiled_insns=$cost"

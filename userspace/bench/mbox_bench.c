@@ -109,6 +109,7 @@ static const char *opt_json_file;
 static bool opt_tune;
 static bool opt_icount;	/* the clock counts guest instructions */
 static const char *opt_fresh;	/* a command run before each scenario and size */
+static bool opt_jitter;		/* scenario 1 and 5: profile_jitter() per message */
 static unsigned int opt_scenarios = 0xfe;	/* bits 1..7 */
 static unsigned int opt_mechs = (1U << NR_MECH) - 1;
 static unsigned int opt_sizes = (1U << NR_SIZES) - 1;
@@ -781,6 +782,25 @@ static size_t stream_cap(size_t size)
 }
 
 /*
+ * Under a profiler that samples every N instructions, a loop of exactly
+ * the same instructions every time can lock onto N (the samples fall on
+ * a few places only); a random number of spins per message, in a
+ * function of its own that the profile then leaves out, breaks the
+ * phase.  Only with --jitter.
+ */
+static __attribute__((noinline)) void profile_jitter(void)
+{
+	static uint32_t x = 2463534242u;
+	uint32_t n;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	for (n = x & 1023; n; n--)
+		__asm__ volatile("" ::: "memory");
+}
+
+/*
  * 1 and 5: send one message and receive it, @iters times, @depth queued;
  * a batched mechanism sends BATCH then receives them, @iters in all.
  */
@@ -807,12 +827,16 @@ static int run_sendrecv(struct cell *cell, enum mech m, size_t size,
 		n = batch;
 		chan_send_n(&c, &b, n);
 		chan_recv_n(&c, &b, n);
+		if (opt_jitter)
+			profile_jitter();
 	}
 	t0 = now_ns();
 	for (i = 0; i < iters; i += n) {
 		n = iters - i < batch ? iters - i : batch;
 		chan_send_n(&c, &b, n);
 		chan_recv_n(&c, &b, n);
+		if (opt_jitter)
+			profile_jitter();
 	}
 	cell_add(cell, m, (double)(now_ns() - t0) / iters);
 	chan_close(&c);
@@ -1964,6 +1988,8 @@ static void usage(void)
 	       "  --tune           raise kernel.msgmax/msgmnb and fs.mqueue.* to fit 64 KiB\n"
 	       "  --fresh CMD      run CMD (e.g. reload the module) before each scenario\n"
 	       "                   and size, so no mailbox state carries over\n"
+	       "  --jitter         scenarios 1, 5: a random spin per message, so a profiler\n"
+	       "                   sampling every N instructions does not lock onto the loop\n"
 	       "  --icount         the clock counts instructions (QEMU -icount shift=0, one\n"
 	       "                   CPU): times are instructions, the goals are issue 16's\n"
 	       "  -s LIST          scenarios, e.g. 1,2,6 (default all)\n"
@@ -2007,6 +2033,8 @@ int main(int argc, char **argv)
 			opt_tune = true;
 		} else if (!strcmp(a, "--icount")) {
 			opt_icount = true;
+		} else if (!strcmp(a, "--jitter")) {
+			opt_jitter = true;
 		} else if (!strcmp(a, "--fresh") && v) {
 			opt_fresh = v;
 			i++;
