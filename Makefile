@@ -45,7 +45,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
 .PHONY: all module module-debug module-kcsan tests userspace deps check check-fast vm vm-run demo \
-	man-check stress fuzz bench clean help
+	man-check stress fuzz bench bench-ab bench-profile clean help
 
 all: module tests userspace
 
@@ -57,8 +57,12 @@ help:
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
 	@echo 'make demo         boot the VM and watch two processes exchange messages'
-	@echo 'make bench        mbox against pipes, sockets and message queues in the VM'
-	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -s 1,2")'
+	@echo 'make bench        mbox against pipes, sockets and message queues: single-CPU'
+	@echo '                  scenarios in instructions (icount VM), two-CPU ones in TCG time'
+	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -z 64"); BENCH_ONLY=icount|tcg'
+	@echo 'make bench-ab BASE=REV  the module at REV against the working tree, in instructions'
+	@echo '   AB_ROUNDS=N, AB_ARGS=...  rounds (default 2), mbox_bench options'
+	@echo 'make bench-profile  top symbols of scenario 1, mbox and pipe, 64 B and 4 KiB, in instructions'
 	@echo 'make vm           an interactive shell in the VM with the module loaded'
 	@echo "make vm-run CMD='...'  run any command in the VM (LANE=debug or kcsan for those kernels)"
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
@@ -286,7 +290,16 @@ dkms-remove:
 # Not part of 'make check' (minutes, and timing means nothing there); a
 # smoke run of the same program is (selftests/mbox_bench_smoke.sh).
 bench: all
-	@BENCH_ARGS='$(BENCH_ARGS)' userspace/bench/bench.sh
+	@BENCH_ARGS='$(BENCH_ARGS)' BENCH_ONLY='$(BENCH_ONLY)' userspace/bench/bench.sh
+
+# The module at BASE and the working tree's, side by side in one icount VM.
+bench-ab: all
+	@BASE='$(BASE)' KDIR='$(KDIR)' AB_ROUNDS='$(AB_ROUNDS)' AB_ARGS='$(AB_ARGS)' \
+		userspace/bench/bench-ab.sh
+
+# perf record -e cpu-clock in the icount VM: samples every N instructions.
+bench-profile: all
+	@userspace/bench/bench-profile.sh
 
 clean:
 	rm -rf $(BUILD)

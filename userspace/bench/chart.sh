@@ -1,43 +1,51 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Draw mbox_bench's ratios to the pipe as a PNG with gnuplot:
-#   chart.sh results.json ratios.png
-# Top: costs (scenario 1 per message, scenario 4 round-trip p50), lower is
-# better; bottom: throughput (scenarios 2 and 3), higher is better.  The
-# pipe is the line at 1; the y axes are logarithmic.  The batched
-# mechanisms (mbox-b16, seqpkt-m16) have no scenario 4 bars: a round trip
-# moves one message at a time.
+#   chart.sh icount.json results.json ratios.png
+# Top, from the icount VM (exact): instructions per message in scenario 1
+# (send + receive in one thread) and scenario 7 (writer and reader
+# alternating on one CPU), lower is better.  Bottom, from the two-CPU TCG
+# VM (noisy): messages/s in scenarios 2 and 3, higher is better.  The pipe
+# is the line at 1; the y axes are logarithmic.  A JSON that is missing or
+# empty leaves its panel out.  The batched mechanisms (mbox-b16,
+# seqpkt-m16) have no scenario 7 bars: a ping-pong moves one message at a
+# time.
 set -euo pipefail
-json=$1
-png=$2
+icount=$1
+tcg=$2
+png=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-python3 - "$json" "$tmp" "$png" > "$tmp/plot.gp" <<'PY'
-import json, sys
-res = json.load(open(sys.argv[1]))
-tmp, png = sys.argv[2], sys.argv[3]
+python3 - "$icount" "$tcg" "$tmp" "$png" > "$tmp/plot.gp" <<'PY'
+import json, os, sys
+icount_path, tcg_path, tmp, png = sys.argv[1:5]
 mechs = ["mbox", "mbox-b16", "seqpacket", "seqpkt-m16", "dgram", "posix-mq",
          "sysv-msg"]
 colors = ["#d62728", "#ff9896", "#1f77b4", "#9467bd", "#aec7e8", "#2ca02c",
           "#98df8a"]
 
+def load(path):
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    return json.load(open(path))
+
 def label(size):
     return "%d KiB" % (size // 1024) if size >= 1024 else "%d B" % size
 
-def ratio(scen, metric, size, mech):
+def ratio(res, scen, metric, size, mech):
     for x in res["results"]:
         if (x["scenario"], x["metric"], x["size"], x["mech"]) == \
-           (scen, metric, size, mech) and x.get("ratio_to_pipe", 0) > 0:
+           (scen, metric, size, mech) and (x.get("ratio_to_pipe") or 0) > 0:
             return x["ratio_to_pipe"]
     return None
 
-def table(name, picks):
+def table(res, name, picks):
     rows = []
     for scen, metric, tag in picks:
         for size in (64, 1024, 4096, 65536):
             rows.append(('"%s %s"' % (tag, label(size)),
-                         [ratio(scen, metric, size, m) for m in mechs]))
+                         [ratio(res, scen, metric, size, m) for m in mechs]))
     # A mechanism with no figure at all would stop gnuplot: leave it out.
     keep = [i for i in range(len(mechs)) if any(r[1][i] for r in rows)]
     path = "%s/%s.dat" % (tmp, name)
@@ -57,13 +65,29 @@ def plot(path, keep):
     parts.append('1 notitle lc rgb "black" lw 2')
     return "plot " + ", \\\n\t".join(parts)
 
-title = "kernel %s, %d CPUs, %s, median of %d reps" % (
-    res["kernel"].split()[0], res["cpus"], res["accel"], res["reps"])
-cost = table("cost", [(1, "ns_per_msg", "S1"), (4, "rtt_p50_ns", "S4 p50")])
-rate = table("rate", [(2, "msgs_per_s", "S2"), (3, "msgs_per_s", "S3")])
-print('set terminal pngcairo size 1400,900 font "DejaVu Sans,10"')
+def describe(res):
+    return "kernel %s, %d CPU%s, %s, median of %d reps" % (
+        res["kernel"].split()[0], res["cpus"], "" if res["cpus"] == 1 else "s",
+        res["accel"], res["reps"])
+
+ic, tc = load(icount_path), load(tcg_path)
+panels = []
+if ic:
+    panels.append((table(ic, "cost", [(1, "ns_per_msg", "S1"),
+                                      (7, "ns_per_msg", "S7")]),
+                   "instructions / pipe's (lower is better)",
+                   "icount, exact (%s): S1 send + receive in one thread; S7 writer and reader alternating on one CPU" % describe(ic)))
+if tc:
+    panels.append((table(tc, "rate", [(2, "msgs_per_s", "S2"),
+                                      (3, "msgs_per_s", "S3")]),
+                   "messages/s / pipe's (higher is better)",
+                   "TCG wall time, NOISY (%s): S2 1 writer -> 1 reader; S3 4 writers -> 1 reader" % describe(tc)))
+if not panels:
+    sys.exit("chart.sh: no results to draw")
+print('set terminal pngcairo size 1400,%d font "DejaVu Sans,10"' %
+      (450 * len(panels)))
 print('set output "%s"' % png)
-print('set multiplot layout 2,1 title "mbox vs other local IPC: ratio of medians to the pipe (pipe = 1); %s"' % title)
+print('set multiplot layout %d,1 title "mbox vs other local IPC: ratio to the pipe (pipe = 1)"' % len(panels))
 print("set style data histograms")
 print("set style histogram clustered gap 1")
 print("set style fill solid 0.85 border -1")
@@ -72,12 +96,10 @@ print("set logscale y 2")
 print("set grid ytics")
 print("set key outside right top")
 print("set xtics rotate by -30 scale 0")
-print('set ylabel "cost / pipe cost (lower is better)"')
-print('set title "Scenario 1: send + receive in one thread; scenario 4: ping-pong round trip, p50"')
-print(plot(*cost))
-print('set ylabel "messages/s / pipe (higher is better)"')
-print('set title "Scenario 2: 1 writer -> 1 reader; scenario 3: 4 writers -> 1 reader"')
-print(plot(*rate))
+for (data, ylabel, title) in panels:
+    print('set ylabel "%s"' % ylabel)
+    print('set title "%s"' % title)
+    print(plot(*data))
 print("unset multiplot")
 PY
 gnuplot "$tmp/plot.gp"

@@ -20,6 +20,9 @@
  *  4  ping-pong between two CPUs: round-trip p50 and p99
  *  5  scenario 1 with 1 and with 10 000 messages already queued
  *  6  32 readers blocked, one message sent: how many readers wake
+ *  7  a writer and a reader alternate on one CPU: each sends a message
+ *     and waits for the other's answer (scenario 4 on one CPU), so every
+ *     message includes a wake-up and a switch: the cost per message
  *
  * Every figure is the median of --reps repetitions (9 by default, short
  * ones, so the interleaving is fine-grained) with the minimum and maximum,
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <mqueue.h>
 #include <pthread.h>
 #include <sched.h>
@@ -85,10 +89,11 @@ static int mech_batch(enum mech m)
 	return mech_batched(m) ? BATCH : 1;
 }
 
-/* Ping-pong and the herd move one message at a time: nothing to batch. */
+/* Ping-pongs and the herd move one message at a time: nothing to batch. */
 static bool mech_in_scenario(enum mech m, int scenario)
 {
-	return !mech_batched(m) || (scenario != 4 && scenario != 6);
+	return !mech_batched(m) ||
+	       (scenario != 4 && scenario != 6 && scenario != 7);
 }
 
 #define MAX_REPS	64
@@ -102,7 +107,10 @@ static bool opt_smoke;
 static bool opt_json;
 static const char *opt_json_file;
 static bool opt_tune;
-static unsigned int opt_scenarios = 0x7e;	/* bits 1..6 */
+static bool opt_icount;	/* the clock counts guest instructions */
+static const char *opt_fresh;	/* a command run before each scenario and size */
+static bool opt_jitter;		/* scenario 1 and 5: profile_jitter() per message */
+static unsigned int opt_scenarios = 0xfe;	/* bits 1..7 */
 static unsigned int opt_mechs = (1U << NR_MECH) - 1;
 static unsigned int opt_sizes = (1U << NR_SIZES) - 1;
 static int opt_depth = 10000;
@@ -714,14 +722,26 @@ static struct stat3 cell_stat(const struct cell *c, enum mech m)
 	return s;
 }
 
+/*
+ * @a over @b, 0 (no ratio) unless both are finite and @b is not 0: a
+ * stream timed by a clock that did not advance has an infinite rate, and
+ * a cost of 0 ns is below the clock's resolution, neither a measure.
+ */
+static double ratio_of(double a, double b)
+{
+	if (!isfinite(a) || !isfinite(b) || b == 0)
+		return 0;
+	return a / b;
+}
+
 /* Ratio of @m's median to the pipe's; 0 when either is missing. */
 static double cell_ratio(const struct cell *c, enum mech m)
 {
 	struct stat3 a = cell_stat(c, m), p = cell_stat(c, M_PIPE);
 
-	if (!a.ok || !p.ok || p.med == 0)
+	if (!a.ok || !p.ok)
 		return 0;
-	return a.med / p.med;
+	return ratio_of(a.med, p.med);
 }
 
 /*
@@ -736,8 +756,8 @@ static double cell_best_ratio(const struct cell *c, enum mech m)
 	if (!a.ok || !p.ok)
 		return 0;
 	if (c->metric == MSGS_PER_S)
-		return p.max ? a.max / p.max : 0;
-	return p.min ? a.min / p.min : 0;
+		return ratio_of(a.max, p.max);
+	return ratio_of(a.min, p.min);
 }
 
 /* ---- scenario bodies: one repetition of one mechanism ---- */
@@ -759,6 +779,25 @@ static size_t stream_cap(size_t size)
 	size_t cap = (1 << 20) / size;
 
 	return cap < 16 ? 16 : cap > 1024 ? 1024 : cap;
+}
+
+/*
+ * Under a profiler that samples every N instructions, a loop of exactly
+ * the same instructions every time can lock onto N (the samples fall on
+ * a few places only); a random number of spins per message, in a
+ * function of its own that the profile then leaves out, breaks the
+ * phase.  Only with --jitter.
+ */
+static __attribute__((noinline)) void profile_jitter(void)
+{
+	static uint32_t x = 2463534242u;
+	uint32_t n;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	for (n = x & 1023; n; n--)
+		__asm__ volatile("" ::: "memory");
 }
 
 /*
@@ -788,12 +827,16 @@ static int run_sendrecv(struct cell *cell, enum mech m, size_t size,
 		n = batch;
 		chan_send_n(&c, &b, n);
 		chan_recv_n(&c, &b, n);
+		if (opt_jitter)
+			profile_jitter();
 	}
 	t0 = now_ns();
 	for (i = 0; i < iters; i += n) {
 		n = iters - i < batch ? iters - i : batch;
 		chan_send_n(&c, &b, n);
 		chan_recv_n(&c, &b, n);
+		if (opt_jitter)
+			profile_jitter();
 	}
 	cell_add(cell, m, (double)(now_ns() - t0) / iters);
 	chan_close(&c);
@@ -859,6 +902,7 @@ static int run_stream(struct cell *cell, enum mech m, size_t size,
 	pthread_barrier_wait(&start);
 	t0 = now_ns();
 	chan_recv_all(&c, &b, count);
+	/* Infinite when the clock did not advance: reported as such. */
 	cell_add(cell, m, count * 1e9 / (double)(now_ns() - t0));
 	for (w = 0; w < writers; w++)
 		pthread_join(tid[w], NULL);
@@ -872,6 +916,7 @@ static int run_stream(struct cell *cell, enum mech m, size_t size,
 struct ponger {
 	struct chan *ping, *pong;
 	size_t count;
+	int cpu;
 };
 
 static void *pong_thread(void *arg)
@@ -881,7 +926,7 @@ static void *pong_thread(void *arg)
 	size_t i;
 
 	bufs_init(&b);
-	pin_cpu(1);
+	pin_cpu(p->cpu);
 	for (i = 0; i < p->count; i++) {
 		chan_recv(p->ping, &b);
 		chan_send(p->pong, &b);
@@ -919,6 +964,7 @@ static int run_pingpong(struct cell *cell, struct cell *c99, enum mech m,
 	p.ping = &ping;
 	p.pong = &pong;
 	p.count = warm + count;
+	p.cpu = 1;
 	if (pthread_create(&tid, NULL, pong_thread, &p))
 		die("pthread_create");
 	pin_cpu(0);
@@ -935,6 +981,52 @@ static int run_pingpong(struct cell *cell, struct cell *c99, enum mech m,
 	cell_add(cell, m, rtt[count / 2]);
 	cell_add(c99, m, rtt[(count * 99) / 100]);
 	free(rtt);
+	bufs_free(&b);
+	chan_close(&ping);
+	chan_close(&pong);
+	return 0;
+}
+
+/*
+ * 7: @count round trips with both ends on CPU 0, timed as a whole: per
+ * message, half a round trip (a send, a wake-up, a switch, a receive).
+ */
+static int run_alternate(struct cell *cell, enum mech m, size_t size,
+			 size_t count)
+{
+	struct chan ping, pong;
+	struct ponger p;
+	pthread_t tid;
+	struct bufs b;
+	size_t warm = count / 10 + 1, i;
+	uint64_t t0 = 0;
+	int e1, e2;
+
+	e1 = chan_open(&ping, m, size, 4, 0);
+	e2 = chan_open(&pong, m, size, 4, 1);
+	if (e1 || e2) {
+		cell_fail(cell, m, "setup");
+		chan_close(&ping);
+		chan_close(&pong);
+		return -1;
+	}
+	bufs_init(&b);
+	p.ping = &ping;
+	p.pong = &pong;
+	p.count = warm + count;
+	p.cpu = 0;
+	pin_cpu(0);
+	if (pthread_create(&tid, NULL, pong_thread, &p))
+		die("pthread_create");
+	for (i = 0; i < warm + count; i++) {
+		if (i == warm)
+			t0 = now_ns();
+		chan_send(&ping, &b);
+		chan_recv(&pong, &b);
+	}
+	cell_add(cell, m, (double)(now_ns() - t0) / (2 * count));
+	pthread_join(tid, NULL);
+	unpin();
 	bufs_free(&b);
 	chan_close(&ping);
 	chan_close(&pong);
@@ -1166,6 +1258,18 @@ static void scenario_pingpong(size_t size)
 				run_pingpong(c50, c99, m, size, count);
 }
 
+static void scenario_alternate(size_t size)
+{
+	struct cell *cell = cell_new(7, NS_PER_MSG, size, 0);
+	size_t count = scaled(2000, size);
+	int r, m;
+
+	for (r = 0; r < opt_reps; r++)
+		for (m = 0; m < NR_MECH; m++)
+			if (runs_in(m, 7) && !cell->err[m][0])
+				run_alternate(cell, m, size, count);
+}
+
 static void scenario_herd(void)
 {
 	struct cell *cell = cell_new(6, WAKEUPS, 64, HERD);
@@ -1182,7 +1286,7 @@ static void run_all(void)
 	char what[96];
 	int s, i;
 
-	for (s = 1; s <= 6; s++) {
+	for (s = 1; s <= 7; s++) {
 		if (!(opt_scenarios & (1U << s)))
 			continue;
 		if (s == 6) {
@@ -1201,6 +1305,13 @@ static void run_all(void)
 			snprintf(what, sizeof(what), "scenario %d, %zu B", s,
 				 size);
 			progress(what);
+			/*
+			 * A mailbox keeps a consumed message as its spare, and
+			 * whether the next size can reuse it depends on what
+			 * ran before; the other mechanisms start afresh.
+			 */
+			if (opt_fresh && system(opt_fresh))
+				die("--fresh '%s' failed", opt_fresh);
 			switch (s) {
 			case 1:
 				scenario_sendrecv(size);
@@ -1214,6 +1325,9 @@ static void run_all(void)
 				break;
 			case 5:
 				scenario_depth(size);
+				break;
+			case 7:
+				scenario_alternate(size);
 				break;
 			}
 		}
@@ -1230,10 +1344,25 @@ static const char *const scenario_title[] = {
 	"4. ping-pong between two CPUs: round trip, lower is better",
 	"5. cost per message against queue depth (scenario 1 with messages already queued)",
 	"6. one message, 32 readers blocked: readers woken (must be 1)",
+	"7. writer and reader alternating on one CPU (ping-pong): cost per message, wake-up and switch included",
 };
+
+/*
+ * An infinite rate or a zero time: the clock did not advance during the
+ * repetition (a coarse clock, a tiny smoke run), so there is no figure.
+ */
+static bool below_resolution(enum metric metric, double v)
+{
+	return !isfinite(v) || (metric != MSGS_PER_S && metric != WAKEUPS &&
+				v == 0);
+}
 
 static void fmt_value(char *buf, size_t n, enum metric metric, double v)
 {
+	if (below_resolution(metric, v)) {
+		snprintf(buf, n, "below clock resolution");
+		return;
+	}
 	switch (metric) {
 	case MSGS_PER_S:
 		snprintf(buf, n, "%.0f", v);
@@ -1242,6 +1371,10 @@ static void fmt_value(char *buf, size_t n, enum metric metric, double v)
 		snprintf(buf, n, "%.0f", v);
 		break;
 	default:
+		if (opt_icount) {
+			snprintf(buf, n, "%.0f insns", v);
+			break;
+		}
 		if (v >= 1e6)
 			snprintf(buf, n, "%.2f ms", v / 1e6);
 		else
@@ -1277,12 +1410,17 @@ static void print_cell(const struct cell *c)
 				c->err[m][0] ? c->err[m] : "no data");
 			continue;
 		}
+		if (below_resolution(c->metric, s.med)) {
+			fprintf(out, "    %-10s  below clock resolution (median of %d reps)\n",
+				mech_name[m], c->n[m]);
+			continue;
+		}
 		fmt_value(a, sizeof(a), c->metric, s.med);
 		fmt_value(b, sizeof(b), c->metric, s.min);
 		fmt_value(d, sizeof(d), c->metric, s.max);
 		fprintf(out, "    %-10s %12s  [%s - %s]", mech_name[m], a, b,
 			d);
-		if (c->metric == MSGS_PER_S)
+		if (c->metric == MSGS_PER_S && isfinite(s.med))
 			fprintf(out, "  %8.1f MB/s", s.med * c->size / 1e6);
 		if (ratio > 0 && c->metric != WAKEUPS)
 			fprintf(out, "  %5.2fx pipe (best-of %.2fx)", ratio,
@@ -1305,8 +1443,8 @@ static double depth_ratio(size_t size, enum mech m, bool best)
 	if (!a.ok || !b.ok)
 		return 0;
 	if (best)
-		return a.min ? b.min / a.min : 0;
-	return a.med ? b.med / a.med : 0;
+		return ratio_of(b.min, a.min);
+	return ratio_of(b.med, a.med);
 }
 
 /* The summary: every mechanism's ratio to the pipe, per cell. */
@@ -1401,7 +1539,7 @@ static double vs(const struct cell *c, enum mech other)
 		return 0;
 	a = cell_stat(c, M_MBOX);
 	b = cell_stat(c, other);
-	return a.ok && b.ok && b.med ? a.med / b.med : 0;
+	return a.ok && b.ok ? ratio_of(a.med, b.med) : 0;
 }
 
 /* mbox's best repetition over @other's, 0 when either is missing. */
@@ -1416,8 +1554,8 @@ static double vs_best(const struct cell *c, enum mech other)
 	if (!a.ok || !b.ok)
 		return 0;
 	if (c->metric == MSGS_PER_S)
-		return b.max ? a.max / b.max : 0;
-	return b.min ? a.min / b.min : 0;
+		return ratio_of(a.max, b.max);
+	return ratio_of(a.min, b.min);
 }
 
 /* Judged on the medians; the best-of ratio is shown beside it. */
@@ -1493,6 +1631,170 @@ static void evaluate_goals(void)
 	}
 }
 
+/* @a's median in @ca over @b's in @cb, both times; 0 when either is missing. */
+static double med_ratio(const struct cell *ca, enum mech a,
+			const struct cell *cb, enum mech b, double *va,
+			double *vb)
+{
+	struct stat3 x, y;
+
+	if (!ca || !cb)
+		return 0;
+	x = cell_stat(ca, a);
+	y = cell_stat(cb, b);
+	if (!x.ok || !y.ok)
+		return 0;
+	*va = x.med;
+	*vb = y.med;
+	return ratio_of(x.med, y.med);
+}
+
+/* One goal of issue 16 (icount): @a in @ca at most @limit times @b in @cb. */
+static void goal_insns(const struct cell *ca, enum mech a,
+		       const struct cell *cb, enum mech b, double limit,
+		       const char *fmt, ...)
+{
+	struct goal *g = &goals[nr_goals++];
+	double va = 0, vb = 0, r = med_ratio(ca, a, cb, b, &va, &vb);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(g->text, sizeof(g->text), fmt, ap);
+	va_end(ap);
+	g->met = -1;
+	if (r <= 0)
+		return;
+	g->met = r <= limit;
+	snprintf(g->detail, sizeof(g->detail), "%.3fx (%.0f / %.0f insns)",
+		 r, va, vb);
+}
+
+/*
+ * Issue 16's goals for the fast path, in instructions per message (the
+ * medians of one icount run, side by side).
+ */
+static void evaluate_icount_goals(void)
+{
+	struct cell *s1_64 = cell_find(1, NS_PER_MSG, 64, 0);
+	struct cell *s1_4k = cell_find(1, NS_PER_MSG, 4096, 0);
+	struct cell *s1_64k = cell_find(1, NS_PER_MSG, 65536, 0);
+	struct cell *s7_64 = cell_find(7, NS_PER_MSG, 64, 0);
+	static const size_t dsizes[] = { 64, 4096 };
+	unsigned int i;
+
+	goal_insns(s1_64, M_MBOX, s1_64, M_PIPE, 0.90,
+		   "scenario 1, 64 B: mbox <= 0.90x pipe");
+	goal_insns(s1_64, M_MBOX, s1_64, M_SYSV, 0.90,
+		   "scenario 1, 64 B: mbox <= 0.90x sysv-msg");
+	goal_insns(s1_4k, M_MBOX, s1_4k, M_PIPE, 1.00,
+		   "scenario 1, 4096 B: mbox <= 1.00x pipe");
+	goal_insns(s1_64k, M_MBOX, s1_64k, M_SEQPACKET, 0.90,
+		   "scenario 1, 65536 B: mbox <= 0.90x seqpacket");
+	goal_insns(s1_64, M_MBOX_B16, s1_64, M_PIPE, 0.50,
+		   "scenario 1, 64 B: mbox-b16 <= 0.50x pipe per message");
+	goal_insns(s7_64, M_MBOX, s7_64, M_PIPE, 1.00,
+		   "scenario 7 (one CPU, alternating), 64 B: mbox <= 1.00x pipe");
+	for (i = 0; i < 2; i++)
+		goal_insns(cell_find(5, NS_PER_MSG, dsizes[i], opt_depth),
+			   M_MBOX, cell_find(5, NS_PER_MSG, dsizes[i], 1),
+			   M_MBOX, 1.02,
+			   "scenario 5, %zu B: mbox at depth %d <= 1.02x depth 1",
+			   dsizes[i], opt_depth);
+}
+
+/*
+ * Under icount the times are instructions: every single-CPU figure as a
+ * count per message, mbox's ratios to the others, and how far apart the
+ * repetitions landed (the measure of how exact the instrument is).
+ */
+static void print_icount_table(void)
+{
+	static const enum mech rivals[] = { M_PIPE, M_SYSV, M_POSIXMQ,
+					    M_SEQPACKET };
+	double spread = 0;
+	const char *worst = "";
+	char label[40], wlabel[64] = "";
+	int i, m, j;
+
+	fprintf(out, "\nInstructions per message (icount; median of %d reps)\n",
+		opt_reps);
+	fprintf(out, "  %-22s", "scenario, size");
+	for (m = 0; m < NR_MECH; m++)
+		if (want_mech(m))
+			fprintf(out, " %10s", mech_name[m]);
+	fprintf(out, "\n");
+	for (i = 0; i < nr_cells; i++) {
+		const struct cell *c = &cells[i];
+
+		if (c->metric != NS_PER_MSG)
+			continue;
+		snprintf(label, sizeof(label), "%d %zu B%s", c->scenario,
+			 c->size, c->scenario != 5 ? "" :
+			 c->depth == 1 ? " d=1" : " deep");
+		fprintf(out, "  %-22s", label);
+		for (m = 0; m < NR_MECH; m++) {
+			struct stat3 st = cell_stat(c, m);
+
+			if (!want_mech(m))
+				continue;
+			if (!st.ok || !runs_in(m, c->scenario)) {
+				fprintf(out, " %10s", "-");
+				continue;
+			}
+			fprintf(out, " %10.0f", st.med);
+			if (st.med > 0 && (st.max - st.min) / st.med > spread) {
+				spread = (st.max - st.min) / st.med;
+				worst = mech_name[m];
+				snprintf(wlabel, sizeof(wlabel), "%s", label);
+			}
+		}
+		fprintf(out, "\n");
+	}
+
+	fprintf(out, "\nmbox's instructions per message over the others' (< 1: mbox executes fewer)\n");
+	fprintf(out, "  %-22s", "scenario, size");
+	for (j = 0; j < 4; j++)
+		fprintf(out, " %10s", mech_name[rivals[j]]);
+	fprintf(out, " %16s\n", "mbox-b16/pipe");
+	for (i = 0; i < nr_cells; i++) {
+		const struct cell *c = &cells[i];
+		double a, b, r;
+
+		if (c->metric != NS_PER_MSG)
+			continue;
+		snprintf(label, sizeof(label), "%d %zu B%s", c->scenario,
+			 c->size, c->scenario != 5 ? "" :
+			 c->depth == 1 ? " d=1" : " deep");
+		fprintf(out, "  %-22s", label);
+		for (j = 0; j < 4; j++) {
+			r = med_ratio(c, M_MBOX, c, rivals[j], &a, &b);
+			if (r > 0)
+				fprintf(out, " %9.3fx", r);
+			else
+				fprintf(out, " %10s", "-");
+		}
+		r = med_ratio(c, M_MBOX_B16, c, M_PIPE, &a, &b);
+		if (r > 0)
+			fprintf(out, " %15.3fx", r);
+		else
+			fprintf(out, " %16s", "-");
+		fprintf(out, "\n");
+	}
+	for (i = 0; i < NR_SIZES; i++) {
+		double a, b, r;
+
+		r = med_ratio(cell_find(5, NS_PER_MSG, sizes[i], opt_depth),
+			      M_MBOX, cell_find(5, NS_PER_MSG, sizes[i], 1),
+			      M_MBOX, &a, &b);
+		if (r > 0)
+			fprintf(out, "  depth %d over depth 1, %zu B: mbox %.3fx (%.0f / %.0f insns)\n",
+				opt_depth, sizes[i], r, a, b);
+	}
+	if (opt_reps > 1)
+		fprintf(out, "  repetitions: the widest spread (max - min over the median) is %.2f%% (%s, %s)\n",
+			100 * spread, wlabel, worst);
+}
+
 static void print_goals(void)
 {
 	int i;
@@ -1554,6 +1856,15 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* JSON has no inf or NaN: a figure that is not finite is null. */
+static void json_num(FILE *f, const char *fmt, double v)
+{
+	if (isfinite(v))
+		fprintf(f, fmt, v);
+	else
+		fputs("null", f);
+}
+
 static void print_json(FILE *f)
 {
 	int i, m, r;
@@ -1565,6 +1876,9 @@ static void print_json(FILE *f)
 	json_str(f, accel);
 	fprintf(f, ",\n  \"reps\": %d,\n  \"smoke\": %s,\n  \"depth\": %d,\n",
 		opt_reps, opt_smoke ? "true" : "false", opt_depth);
+	/* icount: every "ns" figure is a count of guest instructions. */
+	fprintf(f, "  \"clock\": \"%s\",\n",
+		opt_icount ? "instructions" : "ns");
 	fprintf(f, "  \"results\": [");
 	for (i = 0; i < nr_cells; i++) {
 		const struct cell *c = &cells[i];
@@ -1586,11 +1900,19 @@ static void print_json(FILE *f)
 				fprintf(f, "}");
 				continue;
 			}
-			fprintf(f, ", \"median\": %.1f, \"min\": %.1f, \"max\": %.1f, \"ratio_to_pipe\": %.4f, \"best_ratio_to_pipe\": %.4f, \"values\": [",
-				s.med, s.min, s.max, cell_ratio(c, m),
-				cell_best_ratio(c, m));
-			for (r = 0; r < c->n[m]; r++)
-				fprintf(f, "%s%.1f", r ? ", " : "", c->v[m][r]);
+			fprintf(f, ", \"median\": ");
+			json_num(f, "%.1f", s.med);
+			fprintf(f, ", \"min\": ");
+			json_num(f, "%.1f", s.min);
+			fprintf(f, ", \"max\": ");
+			json_num(f, "%.1f", s.max);
+			/* Ratios are finite (ratio_of()); 0 means none. */
+			fprintf(f, ", \"ratio_to_pipe\": %.4f, \"best_ratio_to_pipe\": %.4f, \"values\": [",
+				cell_ratio(c, m), cell_best_ratio(c, m));
+			for (r = 0; r < c->n[m]; r++) {
+				fputs(r ? ", " : "", f);
+				json_num(f, "%.1f", c->v[m][r]);
+			}
 			fprintf(f, "]}");
 		}
 	}
@@ -1664,6 +1986,12 @@ static void usage(void)
 	       "  --json           JSON on stdout (the text report goes to stderr)\n"
 	       "  --json-file F    also write the JSON to F\n"
 	       "  --tune           raise kernel.msgmax/msgmnb and fs.mqueue.* to fit 64 KiB\n"
+	       "  --fresh CMD      run CMD (e.g. reload the module) before each scenario\n"
+	       "                   and size, so no mailbox state carries over\n"
+	       "  --jitter         scenarios 1, 5: a random spin per message, so a profiler\n"
+	       "                   sampling every N instructions does not lock onto the loop\n"
+	       "  --icount         the clock counts instructions (QEMU -icount shift=0, one\n"
+	       "                   CPU): times are instructions, the goals are issue 16's\n"
 	       "  -s LIST          scenarios, e.g. 1,2,6 (default all)\n"
 	       "  -m LIST          mechanisms: mbox,mbox-b16,pipe,seqpacket,seqpkt-m16,\n"
 	       "                   dgram,posix-mq,sysv-msg (-b16, -m16: %d messages per\n"
@@ -1679,7 +2007,7 @@ int main(int argc, char **argv)
 	static const char *const size_names[] = { "64", "1024", "4096",
 						  "65536" };
 	static const char *const scen_names[] = { "0", "1", "2", "3", "4",
-						  "5", "6" };
+						  "5", "6", "7" };
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	bool depth_set = false;
 	int i;
@@ -1703,8 +2031,15 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--tune")) {
 			opt_tune = true;
+		} else if (!strcmp(a, "--icount")) {
+			opt_icount = true;
+		} else if (!strcmp(a, "--jitter")) {
+			opt_jitter = true;
+		} else if (!strcmp(a, "--fresh") && v) {
+			opt_fresh = v;
+			i++;
 		} else if (!strcmp(a, "-s") && v) {
-			opt_scenarios = parse_list(v, scen_names, 7,
+			opt_scenarios = parse_list(v, scen_names, 8,
 						   "scenario");
 			i++;
 		} else if (!strcmp(a, "-m") && v) {
@@ -1748,13 +2083,18 @@ int main(int argc, char **argv)
 	fprintf(out, "mbox_bench: %d CPUs, %s; median of %d reps [min - max]%s\n",
 		nr_cpus, accel, opt_reps,
 		opt_smoke ? "; SMOKE RUN: figures mean nothing" : "");
-	if (!strcmp(accel, "TCG"))
+	if (opt_icount)
+		fprintf(out, "mbox_bench: icount: the guest clock advances 1 ns per instruction, so every time is a count of guest instructions (user and kernel, interrupts included), independent of the host's load\n");
+	else if (!strcmp(accel, "TCG"))
 		fprintf(out, "mbox_bench: under TCG absolute times are emulated; only the ratios mean something\n");
 
 	run_all();
 	if (want_mech(M_MBOX))
 		mbox_restore();
-	evaluate_goals();
+	if (opt_icount)
+		evaluate_icount_goals();
+	else
+		evaluate_goals();
 
 	for (i = 0; i < nr_cells; i++) {
 		if (!i || cells[i].scenario != cells[i - 1].scenario)
@@ -1763,7 +2103,11 @@ int main(int argc, char **argv)
 		print_cell(&cells[i]);
 	}
 	print_matrix(false);
-	print_matrix(true);
+	/* Under icount the best repetition tells nothing the median does not. */
+	if (opt_icount)
+		print_icount_table();
+	else
+		print_matrix(true);
 	print_goals();
 
 	if (opt_json)
