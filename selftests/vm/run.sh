@@ -61,7 +61,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 # MBOX_CMD passes a command line verbatim (make vm-run CMD='...').
-cmd=${MBOX_CMD:-$*}
+# COMMAND... keeps its words: each is single-quoted for the guest's sh.
+cmd=${MBOX_CMD:-}
+if [ -z "$cmd" ]; then
+	for a in "$@"; do
+		cmd+="'${a//\'/\'\\\'\'}' "
+	done
+fi
 [ -n "$interactive" ] || [ -n "$cmd" ] || die "no command given (see --help)"
 
 # The guest sees the host's / read-only, with a private /tmp, /run and
