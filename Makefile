@@ -136,13 +136,13 @@ $(KSELFTEST_STAMP): $(DEPS_STAMP) $(VM)/kselftest.sh
 	@mkdir -p $(BUILD)
 	@$(VM)/kselftest.sh > $@
 
-$(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP) $(LIB_SO)
+$(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h selftests/mbox_harness.h uapi/linux/mbox.h $(KSELFTEST_STAMP) $(LIB_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Iuserspace/lib -I$$(cat $(KSELFTEST_STAMP)) -o $@ $< \
 		$(if $(filter mbox_uring_test,$*),-luring) \
 		$(if $(filter mbox_lib_test,$*),-DMBOX_VERSION='"$(VERSION)"' $(LIB_LINK))
 
-$(BUILD)/selftests/mbox_compat_test_32: selftests/mbox_compat_test.c selftests/mbox_test.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
+$(BUILD)/selftests/mbox_compat_test_32: selftests/mbox_compat_test.c selftests/mbox_test.h selftests/mbox_harness.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -m32 -static -I$$(cat $(KSELFTEST_STAMP)) -o $@ $<
 

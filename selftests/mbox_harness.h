@@ -16,7 +16,8 @@
  *
  * Include after kselftest_harness.h: TEST_HARNESS_MAIN then also applies
  * the scale, gives a case without TEST_F_TIMEOUT MBOX_CASE_TIMEOUT_S
- * instead of the harness's 30 s, and resets the mailboxes at the end.
+ * instead of the harness's 30 s, and resets the mailboxes when the
+ * program exits.
  */
 #ifndef MBOX_HARNESS_H
 #define MBOX_HARNESS_H
@@ -108,6 +109,19 @@ static inline void mbox_harness_reset_all(void)
 }
 
 #ifdef TEST_HARNESS_MAIN
+/*
+ * test_harness_run() ends with exit(), so the reset is an exit handler;
+ * forked children (cases end with _exit(), helpers too, but be sure) must
+ * not run it.
+ */
+static pid_t mbox_harness_main_pid;
+
+static void mbox_harness_at_exit(void)
+{
+	if (getpid() == mbox_harness_main_pid)
+		mbox_harness_reset_all();
+}
+
 static inline void mbox_scale_case_timeouts(void)
 {
 	double k = mbox_timeout_scale();
@@ -132,11 +146,10 @@ static inline void mbox_scale_case_timeouts(void)
 			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
 	} \
 	int main(int argc, char **argv) { \
-		int ret; \
+		mbox_harness_main_pid = getpid(); \
+		atexit(mbox_harness_at_exit); \
 		mbox_scale_case_timeouts(); \
-		ret = test_harness_run(argc, argv); \
-		mbox_harness_reset_all(); \
-		return ret; \
+		return test_harness_run(argc, argv); \
 	}
 #endif
 
