@@ -28,6 +28,7 @@ budget=$($bb awk -v t="${MBOX_PROGRAM_TIMEOUT:-2400}" -v k="$scale" \
 	'BEGIN { printf "%d", t * (k >= 1 ? k : 1) }')
 cg=/sys/fs/cgroup/mbox-test
 out=/tmp/mbox-test.out
+rcfile=/tmp/mbox-test.rc
 expired=/tmp/mbox-test.expired
 
 pass=0 fail=0 skip=0
@@ -116,7 +117,7 @@ reap_cgroup() {
 # Stream the output, timing each kselftest case between its RUN and its
 # verdict lines.
 timed() {
-	awk -v prog="$1" '
+	$bb awk -v prog="$1" '
 	function up(  t, a) {
 		getline t < "/proc/uptime"
 		close("/proc/uptime")
@@ -141,34 +142,35 @@ for prog in $programs; do
 	[ -z "$prev" ] || check_clean "$prev"
 	prev=$prog
 	echo "# ---- $prog"
-	$bb rm -f "$expired"
+	$bb rm -f "$expired" "$rcfile"
 	$bb mkdir -p "$cg" 2>/dev/null
 	t0=$(uptime_s)
 	(
-		# Into the program's own cgroup (0: this process), then the program.
+		# Into the program's own cgroup (0: this process), then the
+		# program, line-buffered so each case's lines come (and are
+		# timed) as they are printed.
 		[ ! -d "$cg" ] || echo 0 > "$cg/cgroup.procs"
 		case $prog in
-		*.py) exec python3 "$prog" ;;
-		*.sh) exec sh "$prog" ;;
-		*) exec "$prog" ;;
+		*.py) python3 "$prog" ;;
+		*.sh) sh "$prog" ;;
+		*) stdbuf -oL -eL "$prog" ;;
 		esac
-	) > "$out" 2>&1 &
-	pid=$!
-	(
-		trap '$bb kill $s 2>/dev/null; exit 0' TERM
-		$bb sleep "$budget" &
-		s=$!
-		wait $s
-		echo "$budget" > "$expired"
-		echo 1 > "$cg/cgroup.kill" 2>/dev/null || $bb kill -9 $pid
-	) &
-	watchdog=$!
-	tail -f --pid=$pid "$out" 2>/dev/null | timed "$prog"
-	wait $pid
-	rc=$?
-	$bb kill $watchdog 2>/dev/null
-	wait $watchdog 2>/dev/null
+		echo $? > "$rcfile"
+	) 2>&1 < /dev/null | timed "$prog" | tee "$out" &
+	stream=$!
+	# Until the program ends or overruns its budget; then whatever it
+	# left (which may hold the output pipe open) is killed.
+	until [ -e "$rcfile" ]; do
+		if [ "$($bb awk -v a="$t0" -v b="$(uptime_s)" -v t="$budget" 'BEGIN { print (b - a > t) }')" = 1 ]; then
+			echo "$budget" > "$expired"
+			break
+		fi
+		$bb sleep 0.2
+	done
 	reap_cgroup "$prog"
+	wait $stream
+	rc=137
+	[ ! -s "$rcfile" ] || rc=$($bb cat "$rcfile")
 	secs=$($bb awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }')
 	p=$(grep -c -E '^ok [0-9]+' "$out")
 	s=$(grep -c -E '^ok [0-9]+.*# SKIP' "$out")
