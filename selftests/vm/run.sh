@@ -212,7 +212,24 @@ splats=$(printf '%s\n' "$dmesg_log" | grep -E \
 	-e 'Unable to handle kernel' -e 'Kernel panic' -e 'kernel BUG' \
 	-e 'UBSAN:' -e 'divide error:' -e 'invalid opcode:' -e 'Oops' \
 	-e 'kmemleak: .* new suspected memory leaks' -e 'unreferenced object' |
-	grep -v -E '(ODEBUG|[^A-Z]DEBUG):' || true)
+	grep -v -E '(ODEBUG|[^A-Z]DEBUG):' | grep -v 'BUG: KCSAN:' || true)
+# KCSAN reports, each between two lines of '=': one with a frame in the
+# module fails the run; the core kernel's own races are not ours to fix,
+# and are listed only.
+kcsan=$(printf '%s\n' "$dmesg_log" | awk '
+	/^(\[[^]]*\] )?=+$/ {
+		if (blk ~ /BUG: KCSAN:/)
+			printf "%s%s\n", (blk ~ /\[mbox\]/ ? "ours " : "other "), title
+		blk = ""; title = ""; next
+	}
+	/BUG: KCSAN:/ { title = $0; sub(/^.*BUG: KCSAN: /, "", title) }
+	{ blk = blk $0 "\n" }')
+if printf '%s\n' "$kcsan" | grep -q '^ours '; then
+	splats="$splats
+$(printf '%s\n' "$kcsan" | sed -n 's/^ours /KCSAN in mbox: /p')"
+fi
+printf '%s\n' "$kcsan" | sed -n 's/^other /KCSAN report outside mbox, not counted: /p' |
+	sort | uniq -c | while read -r n line; do say "$line ($n)"; done
 leaks=$(grep -c '^unreferenced object' "$console" || true)
 taint=$(sed -n "s/^MBOX-TAINT $nonce //p" "$console")
 status=$(sed -n "s/^MBOX-EXIT $nonce //p" "$console")
