@@ -52,7 +52,10 @@ fi
 
 for lane in $lanes; do
 	echo "# ==== $lane lane"
-	log=$(mktemp)
+	# Kept for reading afterwards (selftests/vm/timings.sh sizes timeouts
+	# from them).
+	mkdir -p "$top/build/check"
+	log=$top/build/check/$lane.log
 	start=$(date +%s)
 	tests=${MBOX_TESTS:-}
 	[ -n "$tests" ] || [ "$lane" != kcsan ] || tests=$(echo "$kcsan_tests" | tr -s ' \n\t' ' ')
@@ -62,7 +65,6 @@ for lane in $lanes; do
 	rc=${PIPESTATUS[0]}
 	counts=$(sed -n 's/^MBOX-COUNTS //p' "$log" | tail -n 1)
 	p=0 f=0 s=0
-	rm -f "$log"
 	if [ -n "$counts" ]; then
 		read -r p f s <<< "$counts"
 		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
