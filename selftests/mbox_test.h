@@ -8,6 +8,7 @@
 #define MBOX_TEST_H
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,6 +165,47 @@ static inline int mbox_kill_when_ready(pid_t pid, int ready_fd)
 	    waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : -1;
+}
+
+/*
+ * Wait (polling the counters, at most about 20 s) until the mailbox behind
+ * @fd reports exactly @n blocked writers; 0 when seen, -1 otherwise.
+ */
+static inline int mbox_wait_writers(int fd, unsigned int n)
+{
+	struct mbox_info info;
+	int i;
+
+	for (i = 0; i < 4000; i++) {
+		if (mbox_info(fd, &info))
+			return -1;
+		if (info.writers_waiting == n)
+			return 0;
+		usleep(5000);
+	}
+	return -1;
+}
+
+/* Pin the calling thread (and what it forks later) to @cpu. */
+static inline int mbox_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * Make the calling thread SCHED_FIFO (@fifo) or SCHED_OTHER again: a
+ * SCHED_FIFO task pinned to a CPU keeps the normal tasks pinned there from
+ * running until it blocks, which orders a race without sleeping.
+ */
+static inline int mbox_set_fifo(int fifo)
+{
+	struct sched_param sp = { .sched_priority = fifo ? 1 : 0 };
+
+	return sched_setscheduler(0, fifo ? SCHED_FIFO : SCHED_OTHER, &sp);
 }
 
 #endif /* MBOX_TEST_H */
