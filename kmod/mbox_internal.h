@@ -89,15 +89,16 @@ struct mbox {
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
-	 * reader); blocked writers wait on @wr_wait with a wake function that
-	 * only wakes those whose message fits (see queue.c); poll and epoll
-	 * wait on @poll_wait, woken with the event mask as key.
+	 * reader); poll and epoll wait on @poll_wait, woken with the event
+	 * mask as key.  Blocked writers line up on @writers (struct
+	 * mbox_writer in queue.c), in arrival order, under @lock: whoever
+	 * frees room enqueues their messages for them (see queue.c).
 	 */
 	wait_queue_head_t rd_wait;
-	wait_queue_head_t wr_wait;
 	wait_queue_head_t poll_wait;
+	struct list_head writers;
+	u32 nr_writers_waiting;		/* on @writers */
 	atomic_t readers_waiting;
-	atomic_t writers_waiting;
 
 	unsigned int index;
 	struct cdev cdev;

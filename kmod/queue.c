@@ -24,10 +24,10 @@ void mbox_init(struct mbox *mb, unsigned int index,
 	INIT_LIST_HEAD(&mb->queue);
 	INIT_LIST_HEAD(&mb->urgent);
 	init_waitqueue_head(&mb->rd_wait);
-	init_waitqueue_head(&mb->wr_wait);
 	init_waitqueue_head(&mb->poll_wait);
+	INIT_LIST_HEAD(&mb->writers);
+	mb->nr_writers_waiting = 0;
 	atomic_set(&mb->readers_waiting, 0);
-	atomic_set(&mb->writers_waiting, 0);
 	mb->max_msg_size = limits->max_msg_size;
 	mb->max_msgs = limits->max_msgs;
 	mb->max_bytes = limits->max_bytes;
@@ -83,71 +83,6 @@ static bool mbox_fits_locked(struct mbox *mb, size_t size)
 			 size);
 }
 
-/*
- * Waking blocked writers.  Each blocked writer waits for room for its own
- * message, whose size it knows.  A plain exclusive wake-up could pick a
- * writer whose message still does not fit while a smaller one behind it
- * would, and waking them all is a thundering herd.  So the waker passes a
- * snapshot of the space as the key, and the wake function wakes, in FIFO
- * order, exactly the writers whose messages fit in what the writers woken
- * before them have not yet claimed.
- */
-struct mbox_space {
-	u32 nr_msgs;
-	u64 nr_bytes;
-	u32 max_msgs;
-	u64 max_bytes;
-};
-
-struct mbox_writer_wait {
-	struct wait_queue_entry wq;
-	size_t size;
-	/*
-	 * Set under the mailbox lock once this writer's message is queued:
-	 * it may still sit on the wait queue until finish_wait(), and must
-	 * not be counted again against a snapshot that already holds it.
-	 */
-	bool queued;
-};
-
-static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
-			    int sync, void *key)
-{
-	struct mbox_writer_wait *w = container_of(wq, struct mbox_writer_wait,
-						  wq);
-	struct mbox_space *space = key;
-
-	if (READ_ONCE(w->queued))
-		return 0;
-	if (!mbox_fits(space->nr_msgs, space->nr_bytes, space->max_msgs,
-		       space->max_bytes, w->size))
-		return 0;
-	space->nr_msgs++;
-	space->nr_bytes += w->size;
-	return autoremove_wake_function(wq, mode, sync, NULL);
-}
-
-/* The caller has checked, after a full barrier, that writers may wait. */
-static void __mbox_wake_writers(struct mbox *mb)
-{
-	struct mbox_space space;
-
-	spin_lock(&mb->lock);
-	space.nr_msgs = mb->nr_msgs;
-	space.nr_bytes = mb->nr_bytes;
-	space.max_msgs = mb->max_msgs;
-	space.max_bytes = mb->max_bytes;
-	spin_unlock(&mb->lock);
-	/* nr_exclusive 0: the wake function alone decides whom to wake. */
-	__wake_up(&mb->wr_wait, TASK_INTERRUPTIBLE, 0, &space);
-}
-
-static void mbox_wake_writers(struct mbox *mb)
-{
-	if (wq_has_sleeper(&mb->wr_wait))
-		__mbox_wake_writers(mb);
-}
-
 static void mbox_wake_poll(struct mbox *mb, __poll_t events)
 {
 	if (wq_has_sleeper(&mb->poll_wait))
@@ -169,20 +104,6 @@ static void mbox_wake_readers(struct mbox *mb, __poll_t events)
 	/* Ordered by the smp_mb() above. */
 	if (waitqueue_active(&mb->poll_wait))
 		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
-}
-
-/* Space was freed: the writers it lets through and every poller. */
-static void mbox_space_freed(struct mbox *mb)
-{
-	/* Pairs with set_current_state() in prepare_to_wait*(). */
-	smp_mb();
-	/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
-	if (waitqueue_active(&mb->wr_wait))
-		__mbox_wake_writers(mb);
-	/* Ordered by the smp_mb() above. */
-	if (waitqueue_active(&mb->poll_wait))
-		wake_up_interruptible_sync_poll(&mb->poll_wait,
-						EPOLLOUT | EPOLLWRNORM);
 }
 
 /* Account @msg as readable; the caller has put it on its list. */
@@ -244,11 +165,97 @@ static void mbox_publish_locked(struct mbox *mb, struct mbox_msg *msg)
 }
 
 /*
+ * Blocked writers.  A writer whose message does not fit, or that finds
+ * other writers already waiting, lines up on mb->writers with its message
+ * and sleeps.  Whoever frees room (a read, an ack, a flush, new limits, a
+ * waiting writer giving up) calls mbox_serve_writers_locked() in the same
+ * hold of the lock: it enqueues the waiting writers' messages for them, in
+ * arrival order, as long as the first one fits, and wakes them with their
+ * message already queued (ipc/mqueue.c's pipelined send).  So room freed
+ * for a writer is never lost to another (a woken writer has nothing left
+ * to retry), and no writer passes one that waits: a large message is not
+ * starved by a stream of small ones.  The price is head-of-line blocking:
+ * a small message waits behind a large one that does not fit yet.
+ *
+ * @queued is set and the task woken under the lock, and the waiter only
+ * looks at @queued under the lock, so the waker never touches an entry
+ * (on the waiter's stack) that its owner may have left.
+ */
+struct mbox_writer {
+	struct list_head node;		/* on mb->writers */
+	struct task_struct *task;
+	struct mbox_msg *msg;
+	bool queued;
+};
+
+/* Charge @msg against the limits and publish it (it fits). */
+static void mbox_charge_publish_locked(struct mbox *mb, struct mbox_msg *msg)
+{
+	mb->nr_msgs++;
+	mb->nr_bytes += msg->size;
+	mbox_publish_locked(mb, msg);
+}
+
+/*
+ * Enqueue the messages of the waiting writers that fit now, first come
+ * first served, stopping at the first that does not.  Returns how many.
+ */
+static unsigned int mbox_serve_writers_locked(struct mbox *mb)
+{
+	struct mbox_writer *w;
+	unsigned int served = 0;
+
+	lockdep_assert_held(&mb->lock);
+	while (!list_empty(&mb->writers)) {
+		w = list_first_entry(&mb->writers, struct mbox_writer, node);
+		if (!mbox_fits_locked(mb, w->msg->size))
+			break;
+		/* Its time is when it is queued, as for a writer that did not wait. */
+		w->msg->time_ns = ktime_get_real_ns();
+		mbox_charge_publish_locked(mb, w->msg);
+		list_del_init(&w->node);
+		mb->nr_writers_waiting--;
+		w->queued = true;
+		wake_up_process(w->task);
+		served++;
+	}
+	return served;
+}
+
+/* Whether a non-blocking write of @size would succeed now. */
+static bool mbox_writable_locked(struct mbox *mb, size_t size)
+{
+	return list_empty(&mb->writers) && mbox_fits_locked(mb, size);
+}
+
+/*
+ * After room was freed and mbox_serve_writers_locked() enqueued @served
+ * messages: wake a reader for them, and the pollers.
+ */
+static void mbox_room_freed(struct mbox *mb, unsigned int served)
+{
+	__poll_t events = EPOLLOUT | EPOLLWRNORM;
+
+	/* Pairs with set_current_state() in prepare_to_wait*(). */
+	smp_mb();
+	if (served) {
+		events |= EPOLLIN | EPOLLRDNORM;
+		/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
+		if (waitqueue_active(&mb->rd_wait))
+			wake_up_interruptible_sync(&mb->rd_wait);
+	}
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
+}
+
+/*
  * Apply @req (0 fields = unchanged) atomically: either every field changes
  * or, if the result is invalid, none.
  */
 int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 {
+	unsigned int served = 0;
 	struct mbox_limits l;
 	int ret;
 
@@ -264,10 +271,11 @@ int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 		mb->max_msgs = l.max_msgs;
 		mb->max_bytes = l.max_bytes;
 		mb->max_urgent = l.max_urgent;
+		served = mbox_serve_writers_locked(mb);
 	}
 	spin_unlock(&mb->lock);
 	if (!ret)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 	return ret;
 }
 
@@ -276,8 +284,8 @@ void mbox_get_info(struct mbox *mb, struct mbox_info *info)
 	memset(info, 0, sizeof(*info));
 	info->index = mb->index;
 	info->readers_waiting = atomic_read(&mb->readers_waiting);
-	info->writers_waiting = atomic_read(&mb->writers_waiting);
 	spin_lock(&mb->lock);
+	info->writers_waiting = mb->nr_writers_waiting;
 	info->max_msg_size = mb->max_msg_size;
 	info->max_msgs = mb->max_msgs;
 	info->max_bytes = mb->max_bytes;
@@ -294,81 +302,65 @@ void mbox_get_info(struct mbox *mb, struct mbox_info *info)
 	spin_unlock(&mb->lock);
 }
 
-/* Enqueue @msg if it fits right now. */
-static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg,
-			     struct mbox_writer_wait *w)
-{
-	bool fits;
-
-	mbox_stamp_time(msg);
-	spin_lock(&mb->lock);
-	fits = mbox_fits_locked(mb, msg->size);
-	if (fits) {
-		mb->nr_msgs++;
-		mb->nr_bytes += msg->size;
-		mbox_publish_locked(mb, msg);
-		WRITE_ONCE(w->queued, true);
-	}
-	spin_unlock(&mb->lock);
-	return fits;
-}
-
 /*
- * Enqueue a normal message, waiting for room unless @nonblock.  On success
- * the mailbox owns @msg; on error (-EAGAIN, -ERESTARTSYS) the caller still
- * does, and nothing was queued.
+ * Enqueue a normal message, waiting for room unless @nonblock.  It goes in
+ * at once only if it fits and no other writer waits; else a non-blocking
+ * write is -EAGAIN, and a blocking one lines up behind the waiting writers
+ * (see struct mbox_writer).  On success the mailbox owns @msg; on error
+ * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
  */
 int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 {
-	struct mbox_writer_wait w = { .size = msg->size };
-	bool waited = false;
-	int ret;
+	struct mbox_writer w;
+	unsigned int served;
+	bool head;
 
-	init_wait_entry(&w.wq, WQ_FLAG_EXCLUSIVE);
-	w.wq.func = mbox_writer_wake;
-
-	for (;;) {
-		/*
-		 * Once waiting, get (back) on the queue and set the task
-		 * state before checking, so no wake-up can be missed.  A
-		 * signal still gets one last try: we may have been woken
-		 * for space that nobody else was told about.
-		 */
-		if (waited) {
-			ret = prepare_to_wait_event(&mb->wr_wait, &w.wq,
-						    TASK_INTERRUPTIBLE);
-			if (ret) {
-				if (mbox_try_enqueue(mb, msg, &w))
-					ret = 0;
-				break;
-			}
-		}
-		if (mbox_try_enqueue(mb, msg, &w)) {
-			ret = 0;
-			break;
-		}
-		if (nonblock) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!waited) {
-			atomic_inc(&mb->writers_waiting);
-			waited = true;
-			continue;
-		}
-		schedule();
-	}
-
-	if (waited) {
-		finish_wait(&mb->wr_wait, &w.wq);
-		atomic_dec(&mb->writers_waiting);
-		/* Leaving without the space a wake-up counted on: pass it on. */
-		if (ret)
-			mbox_wake_writers(mb);
-	}
-	if (!ret)
+	mbox_stamp_time(msg);
+	spin_lock(&mb->lock);
+	if (mbox_writable_locked(mb, msg->size)) {
+		mbox_charge_publish_locked(mb, msg);
+		spin_unlock(&mb->lock);
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
-	return ret;
+		return 0;
+	}
+	if (nonblock) {
+		spin_unlock(&mb->lock);
+		return -EAGAIN;
+	}
+
+	w.task = current;
+	w.msg = msg;
+	w.queued = false;
+	list_add_tail(&w.node, &mb->writers);
+	mb->nr_writers_waiting++;
+	for (;;) {
+		/* The waker sets @queued and wakes us under the lock. */
+		__set_current_state(TASK_INTERRUPTIBLE);
+		spin_unlock(&mb->lock);
+		schedule();
+		spin_lock(&mb->lock);
+		if (w.queued) {
+			spin_unlock(&mb->lock);
+			/* The waker woke the readers. */
+			return 0;
+		}
+		if (signal_pending(current))
+			break;
+	}
+
+	/*
+	 * Interrupted, nothing queued.  If we were first in line, the
+	 * writers behind us may fit: serve them, and tell the pollers, who
+	 * could not write while we waited.
+	 */
+	head = mb->writers.next == &w.node;
+	list_del(&w.node);
+	mb->nr_writers_waiting--;
+	served = head ? mbox_serve_writers_locked(mb) : 0;
+	spin_unlock(&mb->lock);
+	if (head)
+		mbox_room_freed(mb, served);
+	return -ERESTARTSYS;
 }
 
 static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
@@ -439,11 +431,15 @@ void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 {
 	LIST_HEAD(doomed);
 
+	unsigned int served = 0;
+
 	spin_lock(&mb->lock);
 	mbox_flush_locked(mb, sel, &doomed, result);
+	if (result->flushed_msgs)
+		served = mbox_serve_writers_locked(mb);
 	spin_unlock(&mb->lock);
 	if (result->flushed_msgs)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 	mbox_msg_free_list(&doomed);
 }
 
@@ -472,6 +468,7 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			const struct mbox_flush_sel *sel,
 			struct mbox_flush *result, u64 *seq)
 {
+	unsigned int served = 0;
 	LIST_HEAD(doomed);
 	int ret = -EAGAIN;
 
@@ -489,6 +486,9 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		mb->nr_urgent++;
 		mbox_publish_locked(mb, msg);
 		*seq = msg->seq;
+		/* Writers served after the urgent message: their seqs follow. */
+		if (sel && result->flushed_msgs)
+			served = mbox_serve_writers_locked(mb);
 		ret = 0;
 	}
 	spin_unlock(&mb->lock);
@@ -496,7 +496,7 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	if (!ret)
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 	mbox_msg_free_list(&doomed);
 	return ret;
 }
@@ -673,6 +673,7 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 {
 	struct mbox_msg *msg, *tmp;
 	bool freed_normal = false;
+	unsigned int served = 0;
 	LIST_HEAD(done);
 
 	spin_lock(&mb->lock);
@@ -686,11 +687,13 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		mb->total_dequeued++;
 		freed_normal |= !(msg->flags & MBOX_MSG_URGENT);
 	}
+	if (freed_normal)
+		served = mbox_serve_writers_locked(mb);
 	spin_unlock(&mb->lock);
 	if (list_empty(&done))
 		return -ENOENT;
 	if (freed_normal)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
@@ -764,17 +767,19 @@ int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 /* A detached message was delivered: uncharge and free it. */
 void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
-	bool urgent;
+	bool urgent = msg->flags & MBOX_MSG_URGENT;
+	unsigned int served = 0;
 
 	spin_lock(&mb->lock);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
+	if (!urgent)
+		served = mbox_serve_writers_locked(mb);
 	spin_unlock(&mb->lock);
-	urgent = msg->flags & MBOX_MSG_URGENT;
-	/* Spare the buffer first, so the writer we wake can take it. */
+	/* Spare the buffer first, so a writer we wake can take it. */
 	mbox_msg_recycle(mb, msg);
 	if (!urgent)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 }
 
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
@@ -815,7 +820,7 @@ __poll_t mbox_poll_mask(struct mbox *mb)
 	if (mb->nr_urgent_ready)
 		mask |= EPOLLPRI;
 	/* Writable only if a write of any allowed size would not block. */
-	if (mbox_fits_locked(mb, mb->max_msg_size))
+	if (mbox_writable_locked(mb, mb->max_msg_size))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	spin_unlock(&mb->lock);
 	return mask;

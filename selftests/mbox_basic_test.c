@@ -429,38 +429,57 @@ TEST_F(mbox, blocked_writer_proceeds_when_room_is_made)
 	ASSERT_EQ(0, memcmp(buf, "second", 6));
 }
 
-TEST_F(mbox, small_writer_is_not_stuck_behind_a_big_one)
+/*
+ * Blocked writers are served in arrival order: a small writer that comes
+ * after a big one waits behind it even when its own message would fit
+ * (head-of-line blocking is the price of never starving the big one; see
+ * mbox_fairness_test).
+ */
+TEST_F(mbox, writers_are_served_in_arrival_order)
 {
 	char buf[64] = { 0 };
 	pid_t big, small;
 	int status;
 
-	/* 40 of 64 bytes used: a 30-byte writer waits, a 20-byte one not. */
+	/* 60 of 64 bytes used: a 40-byte writer waits. */
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 64, 10, 64));
 	ASSERT_EQ(20, write(self->fd, buf, 20));
 	ASSERT_EQ(20, write(self->fd, buf, 20));
 	ASSERT_EQ(20, write(self->fd, buf, 20));
 	big = mbox_fork();
 	ASSERT_LE(0, big);
-	if (big == 0)
+	if (big == 0) {
+		memset(buf, 'B', sizeof(buf));
 		_exit(write(self->fd, buf, 40) == 40 ? 0 : 1);
+	}
 	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	/* A 20-byte writer waits behind it. */
 	small = mbox_fork();
 	ASSERT_LE(0, small);
-	if (small == 0)
+	if (small == 0) {
+		memset(buf, 's', sizeof(buf));
 		_exit(write(self->fd, buf, 20) == 20 ? 0 : 1);
+	}
 	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 2));
-	/* Frees 20: only the small writer fits, and it must be woken. */
+	/* 40 used: the small one would fit, but the big one is first. */
+	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 2));
+	ASSERT_EQ(2, mbox_queued(self->fd));
+	/* 20 used: the big one goes in at once, the small one still waits. */
+	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(2, mbox_queued(self->fd));
+	ASSERT_EQ(big, waitpid(big, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	/* 40 used: now the small one. */
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(small, waitpid(small, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
-	/* Draining lets the big one through. */
+	ASSERT_EQ(40, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ('B', buf[0]);
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(big, waitpid(big, &status, 0));
-	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(2, mbox_queued(self->fd));
+	ASSERT_EQ('s', buf[0]);
+	ASSERT_EQ(0, mbox_queued(self->fd));
 }
 
 static void on_alarm(int sig)

@@ -19,6 +19,17 @@
  *    turns both into EAGAIN.  A message of max_msg_size bytes always fits
  *    an empty mailbox.  A signal interrupts a wait with EINTR (or a
  *    restart under SA_RESTART) and nothing queued or lost.
+ *  - Blocked writers are served in arrival order.  A write goes in at once
+ *    only if its message fits and no writer is waiting; otherwise a
+ *    blocking write waits behind the writers already waiting, and a
+ *    non-blocking one gets EAGAIN, even if its own message would fit.
+ *    Room freed by a read, an acknowledgment, a flush or new limits goes
+ *    to the waiting writers at that moment: their messages are queued, in
+ *    arrival order, for as long as the first one fits, before the call
+ *    that freed the room returns and before any other writer can take
+ *    it.  So no writer is starved (a message of max_msg_size goes in at
+ *    the latest when the mailbox has drained), at the price that a small
+ *    message waits behind a larger one that does not fit yet.
  *  - Messages belong to the mailbox, not to an open file: they survive the
  *    exit of readers and writers and are freed only at module unload.
  *
