@@ -38,6 +38,11 @@ struct mbox_msg {
 	u32 flags;			/* MBOX_MSG_* */
 	u32 delivery_count;
 	u32 room;			/* payload bytes @data can hold */
+	/*
+	 * Selected by a flush while detached for copying out: discarded
+	 * instead of put back if the copy fails.  Under the mailbox lock.
+	 */
+	bool flushed;
 	char *data;			/* @inline_data, or its own allocation */
 	char inline_data[];
 };
@@ -51,6 +56,8 @@ struct mbox {
 	spinlock_t lock;		/* see above */
 	struct list_head queue;		/* normal messages, FIFO */
 	struct list_head urgent;	/* urgent messages, FIFO, read first */
+	/* Detached by mbox_take(), being copied out to a reader. */
+	struct list_head copying;
 
 	/* Limits (struct mbox_limits). */
 	u32 max_msg_size;

@@ -23,6 +23,7 @@ void mbox_init(struct mbox *mb, unsigned int index,
 	spin_lock_init(&mb->lock);
 	INIT_LIST_HEAD(&mb->queue);
 	INIT_LIST_HEAD(&mb->urgent);
+	INIT_LIST_HEAD(&mb->copying);
 	init_waitqueue_head(&mb->rd_wait);
 	init_waitqueue_head(&mb->poll_wait);
 	INIT_LIST_HEAD(&mb->writers);
@@ -394,6 +395,23 @@ static void mbox_flush_list_locked(struct mbox *mb, struct list_head *from,
 }
 
 /*
+ * Messages being copied out to readers are on no queue: a flush cannot
+ * remove them, and if the copy succeeds they were read before the flush.
+ * But if the copy fails they must not come back (behind an urgent abort,
+ * say): mark those the flush selects, and mbox_requeue() discards them.
+ * The list holds one message per read in progress.
+ */
+static void mbox_flush_copying_locked(struct mbox *mb,
+				      const struct mbox_flush_sel *sel)
+{
+	struct mbox_msg *msg;
+
+	list_for_each_entry(msg, &mb->copying, node)
+		if (mbox_flush_selects(sel, msg))
+			msg->flushed = true;
+}
+
+/*
  * Remove what @sel selects into @to (freed by the caller, unlocked, so a
  * flush of 100 000 messages does not hold the lock while freeing them).
  */
@@ -424,6 +442,7 @@ static void mbox_flush_locked(struct mbox *mb,
 	}
 	mb->flushed_msgs += result->flushed_msgs;
 	mb->flushed_bytes += result->flushed_bytes;
+	mbox_flush_copying_locked(mb, sel);
 }
 
 void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
@@ -571,6 +590,7 @@ struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 		goto out;
 	}
 	mbox_unlink_locked(mb, msg);
+	list_add_tail(&msg->node, &mb->copying);
 	msg->delivery_count++;
 	if (leases)
 		leases->nr++;
@@ -621,21 +641,42 @@ static __poll_t mbox_readable_events(const struct mbox_msg *msg)
 
 /*
  * Put back a message mbox_take() detached but could not deliver (the copy
- * out faulted): it was not delivered, and it releases its lease slot.
+ * out faulted): it was not delivered, and it releases its lease slot.  A
+ * message a flush selected meanwhile is discarded instead, counted as
+ * flushed: it was due to be removed with the others.
  */
 void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 		  struct mbox_leases *leases)
 {
 	/* Once back on the queue, @msg may be read and freed at once. */
 	__poll_t events = mbox_readable_events(msg);
+	bool urgent = msg->flags & MBOX_MSG_URGENT;
+	unsigned int served = 0;
+	bool flushed;
 
 	spin_lock(&mb->lock);
+	list_del_init(&msg->node);
 	msg->delivery_count--;
 	if (leases)
 		leases->nr--;
-	mbox_return_locked(mb, msg);
+	flushed = msg->flushed;
+	if (flushed) {
+		mbox_uncharge_locked(mb, msg);
+		mb->flushed_msgs++;
+		mb->flushed_bytes += msg->size;
+		if (!urgent)
+			served = mbox_serve_writers_locked(mb);
+	} else {
+		mbox_return_locked(mb, msg);
+	}
 	spin_unlock(&mb->lock);
-	mbox_wake_readers(mb, events);
+	if (!flushed) {
+		mbox_wake_readers(mb, events);
+		return;
+	}
+	mbox_msg_free(msg);
+	if (!urgent)
+		mbox_room_freed(mb, served);
 }
 
 void mbox_leases_init(struct mbox_leases *leases)
@@ -653,7 +694,9 @@ void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
 		struct mbox_leases *leases)
 {
 	spin_lock(&mb->lock);
-	list_add_tail(&msg->node, &leases->msgs);
+	list_move_tail(&msg->node, &leases->msgs);
+	/* Delivered: a flush during the copy no longer concerns it. */
+	msg->flushed = false;
 	mb->nr_inflight++;
 	spin_unlock(&mb->lock);
 }
@@ -771,6 +814,7 @@ void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
 	unsigned int served = 0;
 
 	spin_lock(&mb->lock);
+	list_del_init(&msg->node);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
 	if (!urgent)

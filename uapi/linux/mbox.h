@@ -249,8 +249,20 @@ struct mbox_info {
  *   MBOX_FLUSH_UP_TO_SEQ  only messages with seq <= @up_to_seq.
  * Urgent and normal messages are both selected.  Without MBOX_FLUSH_MINE
  * the file must be open for reading or the caller must have CAP_SYS_ADMIN,
- * else EPERM.  A message being copied out to a reader at that instant is
- * not queued and is not removed.
+ * else EPERM.
+ *
+ * Messages not on the queue at that instant:
+ *  - A message being copied out to a reader (its read() has dequeued it
+ *    and not yet returned) is not removed and not in the result.  If the
+ *    copy succeeds, the message was read before the flush (in ack mode:
+ *    leased).  If the copy fails (EFAULT), the message is not put back:
+ *    the flush selected it, so it is discarded then, and counted in the
+ *    mailbox's flushed_msgs/flushed_bytes (struct mbox_info), not in this
+ *    call's result.  So once the flush returns, no message it selects can
+ *    be read except by a read() already copying it.
+ *  - A message leased to a reader in ack mode is not touched: it is being
+ *    processed.  Acknowledged it is gone; handed back (MBOX_IOC_NACK, or
+ *    its file closed) it is queued again and a later flush can remove it.
  * @flushed_msgs, @flushed_bytes (out): what was removed.
  */
 struct mbox_flush {
@@ -279,8 +291,11 @@ struct mbox_flush {
  *
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
- * enqueue happen atomically: no reader can see a flushed message after the
- * urgent one.
+ * enqueue happen atomically: no read() that starts after the urgent
+ * message is queued can return a message the flush selects.  Only a
+ * read() that had already dequeued one and was copying it out at that
+ * instant can still return it; if its copy fails, the message is
+ * discarded, not put back behind the urgent one (see struct mbox_flush).
  *
  * @seq (out): the urgent message's seq.
  * @flushed_msgs, @flushed_bytes (out): what the flush removed.
