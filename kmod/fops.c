@@ -137,9 +137,14 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 	ret = mbox_enqueue(mb, msg, nonblock);
 	if (ret)
 		goto out_free;
+	if (READ_ONCE(mf->wr_want))
+		WRITE_ONCE(mf->wr_want, 0);
 	return len;
 
 out_free:
+	/* What poll's EPOLLOUT waits for (see mbox_poll_mask()). */
+	if (ret == -EAGAIN)
+		WRITE_ONCE(mf->wr_want, len);
 	mbox_msg_recycle(mb, msg);
 	return ret;
 }
@@ -155,7 +160,7 @@ static __poll_t mbox_poll(struct file *file, struct poll_table_struct *wait)
 	__poll_t mask;
 
 	poll_wait(file, &mf->mb->poll_wait, wait);
-	mask = mbox_poll_mask(mf->mb);
+	mask = mbox_poll_mask(mf->mb, READ_ONCE(mf->wr_want));
 	/*
 	 * Report only the directions this file may use; a file at its ack
 	 * mode lease limit cannot read until it acknowledges.

@@ -127,6 +127,12 @@ struct mbox_leases {
 struct mbox_file {
 	struct mbox *mb;
 	u32 mode;			/* MBOX_MODE_*, read with READ_ONCE */
+	/*
+	 * Size of this file's last write that failed with EAGAIN, 0 once a
+	 * write succeeds: poll's EPOLLOUT means a write of that size (or of
+	 * 1 byte) would not block.  READ_ONCE/WRITE_ONCE, no lock.
+	 */
+	u32 wr_want;
 	struct mbox_leases leases;
 };
 
@@ -181,7 +187,7 @@ int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		 bool up_to);
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
 u32 mbox_next_size(struct mbox *mb);
-__poll_t mbox_poll_mask(struct mbox *mb);
+__poll_t mbox_poll_mask(struct mbox *mb, u32 wr_want);
 
 /* fops.c */
 extern const struct file_operations mbox_fops;

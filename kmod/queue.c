@@ -854,7 +854,14 @@ u32 mbox_next_size(struct mbox *mb)
 	return size;
 }
 
-__poll_t mbox_poll_mask(struct mbox *mb)
+/*
+ * Readable when a message is queued; writable when a write of @wr_want
+ * bytes (at least 1) would not block: the size of the caller's last write
+ * that got EAGAIN, so that "write until EAGAIN, wait for EPOLLOUT" wakes
+ * exactly when the write would work (every path that frees room or lets
+ * the writers' line go wakes the pollers with EPOLLOUT).
+ */
+__poll_t mbox_poll_mask(struct mbox *mb, u32 wr_want)
 {
 	__poll_t mask = 0;
 
@@ -863,8 +870,7 @@ __poll_t mbox_poll_mask(struct mbox *mb)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (mb->nr_urgent_ready)
 		mask |= EPOLLPRI;
-	/* Writable only if a write of any allowed size would not block. */
-	if (mbox_writable_locked(mb, mb->max_msg_size))
+	if (mbox_writable_locked(mb, max(wr_want, 1U)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	spin_unlock(&mb->lock);
 	return mask;

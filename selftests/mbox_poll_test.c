@@ -49,19 +49,37 @@ TEST_F(poll, queued_message_is_readable)
 		  revents(self->fd, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI, 0));
 }
 
-TEST_F(poll, writable_only_if_a_max_size_write_fits)
+/*
+ * Writable means a write of the size that last got EAGAIN on this file
+ * would not block (1 byte when no write failed since the last success).
+ */
+TEST_F(poll, writable_when_the_write_that_got_eagain_fits)
 {
 	char buf[100] = { 0 };
+	int other;
 
 	/* 250 bytes of room, messages of up to 100. */
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 10, 250));
 	ASSERT_EQ(100, write(self->fd, buf, 100));
 	ASSERT_EQ(50, write(self->fd, buf, 50));
+	ASSERT_EQ(10, write(self->fd, buf, 10));
+	/* 160 queued: any write up to 90 bytes fits. */
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(-1, write(self->fd, buf, 100));
+	ASSERT_EQ(EAGAIN, errno);
+	/* Now it is about 100 bytes, which do not fit. */
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	/* Another open file has its own N. */
+	other = open(MBOX_DEV(1), O_WRONLY);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(POLLOUT, revents(other, POLLOUT, 0));
+	close(other);
+	/* A write that works resets N to 1 byte. */
+	ASSERT_EQ(80, write(self->fd, buf, 80));
 	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
 	ASSERT_EQ(10, write(self->fd, buf, 10));
-	/* 160 queued: a 90-byte write would fit, a 100-byte one not. */
+	/* 250 queued: not even 1 byte fits. */
 	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
-	ASSERT_EQ(90, write(self->fd, buf, 90));
 	/* And full by count. */
 	ASSERT_EQ(0, mbox_reset(self->fd));
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 1, 250));
@@ -69,6 +87,31 @@ TEST_F(poll, writable_only_if_a_max_size_write_fits)
 	ASSERT_EQ(POLLIN, revents(self->fd, POLLIN | POLLOUT, 0));
 	ASSERT_EQ(1, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(POLLOUT, revents(self->fd, POLLIN | POLLOUT, 0));
+}
+
+/* While a writer is blocked, a write would be EAGAIN: not writable. */
+TEST_F(poll, not_writable_while_a_writer_waits)
+{
+	char buf[100] = { 0 };
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 10, 100));
+	ASSERT_EQ(60, write(self->fd, buf, 60));
+	pid = mbox_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = open(MBOX_DEV(1), O_WRONLY);
+
+		_exit(fd >= 0 && write(fd, buf, 50) == 50 ? 0 : 1);
+	}
+	ASSERT_EQ(0, mbox_wait_writers(self->fd, 1));
+	/* 40 bytes free, but the 50-byte writer is first in line. */
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(60, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
 }
 
 TEST_F(poll, directions_follow_the_open_mode)

@@ -381,8 +381,18 @@ struct mbox_batch {
  * read() needs (header included in header mode), 0 when empty.  poll()
  * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
  * for reading when a message is queued, except for a file in ack mode
- * holding max_inflight leases; EPOLLOUT on a file open for writing when a
- * write of max_msg_size bytes would not block.
+ * holding max_inflight leases.
+ *
+ * EPOLLOUT, on a file open for writing: no writer is blocked and a
+ * message of N bytes fits, where N is the size of this open file's last
+ * write() (or batch entry) that failed with EAGAIN, or 1 if a write has
+ * succeeded since (or none failed).  So the loop "write until EAGAIN, then
+ * wait for EPOLLOUT" never stalls: EPOLLOUT comes as soon as the write
+ * that failed would succeed, and not before.  Like a datagram socket's,
+ * it is a statement about one size: a writer that then writes a larger
+ * message may get EAGAIN again (and then waits for that size), and
+ * several threads sharing one open file description share N.  Messages
+ * of max_msg_size or less always fit an empty mailbox.
  *
  * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
  * when the mailbox is empty.  Needs a file open for reading (EBADF).
