@@ -330,6 +330,26 @@ TEST_F(mbox, access_mode_is_enforced)
 	close(wo);
 }
 
+/*
+ * FIONREAD, like MBOX_IOC_PEEK, tells about the next message: a file not
+ * open for reading gets EBADF, so writers learn nothing about what others
+ * sent (issue 15, item 5).
+ */
+TEST_F(mbox, fionread_needs_a_file_open_for_reading)
+{
+	int wo = open(MBOX_DEV(0), O_WRONLY);
+	int n = -1;
+
+	ASSERT_LE(0, wo);
+	ASSERT_EQ(5, write(wo, "hello", 5));
+	ASSERT_EQ(-1, ioctl(wo, FIONREAD, &n));
+	ASSERT_EQ(EBADF, errno);
+	ASSERT_EQ(-1, n);
+	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &n));
+	ASSERT_EQ(5, n);
+	close(wo);
+}
+
 TEST_F(mbox, nonblocking_read_on_empty_is_eagain)
 {
 	char buf[8];
