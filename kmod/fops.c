@@ -257,6 +257,8 @@ static int mbox_ioc_set_mode(struct mbox_file *mf, unsigned int cmd,
 		return -EINVAL;
 	}
 	WRITE_ONCE(mf->mode, mode.flags);
+	/* Pollers of a file that was at its lease limit may read now. */
+	mbox_mode_changed(mf->mb);
 	return 0;
 }
 
@@ -508,11 +510,17 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-static int mbox_ioc_fionread(struct mbox_file *mf, unsigned long arg)
+/* Like MBOX_IOC_PEEK, it tells about the next message: readers only. */
+static int mbox_ioc_fionread(struct file *file, unsigned long arg)
 {
-	u32 size = mbox_next_size(mf->mb);
-	int n = size ? size + mbox_hdr_size(mf) : 0;
+	struct mbox_file *mf = file->private_data;
+	u32 size;
+	int n;
 
+	if (!(file->f_mode & FMODE_READ))
+		return -EBADF;
+	size = mbox_next_size(mf->mb);
+	n = size ? size + mbox_hdr_size(mf) : 0;
 	return put_user(n, (int __user *)arg);
 }
 
@@ -558,7 +566,7 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mbox *mb = mf->mb;
 
 	if (cmd == FIONREAD)
-		return mbox_ioc_fionread(mf, arg);
+		return mbox_ioc_fionread(file, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_GET_INFO))
 		return mbox_ioc_get_info(mb, cmd, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_SET_LIMITS))

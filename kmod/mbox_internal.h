@@ -185,6 +185,7 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	     bool up_to);
 int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		 bool up_to);
+void mbox_mode_changed(struct mbox *mb);
 int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
 u32 mbox_next_size(struct mbox *mb);
 __poll_t mbox_poll_mask(struct mbox *mb, u32 wr_want);

@@ -744,6 +744,16 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	return 0;
 }
 
+/*
+ * A file's receive mode changed (MBOX_IOC_SET_MODE): a higher max_inflight
+ * or leaving ack mode can make a file at its lease limit readable.
+ */
+void mbox_mode_changed(struct mbox *mb)
+{
+	if (mbox_readable(mb))
+		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
+}
+
 static int mbox_seq_cmp(void *priv, const struct list_head *a,
 			const struct list_head *b)
 {

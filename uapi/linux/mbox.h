@@ -378,10 +378,13 @@ struct mbox_batch {
 
 /*
  * Commands.  Besides these, FIONREAD gives the number of bytes the next
- * read() needs (header included in header mode), 0 when empty.  poll()
+ * read() needs (header included in header mode), 0 when empty; like
+ * MBOX_IOC_PEEK it needs a file open for reading (EBADF), so that writers
+ * learn nothing about others' messages.  poll()
  * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
  * for reading when a message is queued, except for a file in ack mode
- * holding max_inflight leases.
+ * holding max_inflight leases (MBOX_IOC_SET_MODE raising max_inflight or
+ * leaving ack mode wakes the pollers).
  *
  * EPOLLOUT, on a file open for writing: no writer is blocked and a
  * message of N bytes fits, where N is the size of this open file's last
