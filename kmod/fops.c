@@ -125,7 +125,7 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 		return -EMSGSIZE;
 
 	/* Allocate (or reuse the spare) and copy in before taking the lock. */
-	msg = mbox_msg_get(mb, len);
+	msg = mbox_msg_get(mb, len, nonblock);
 	if (!msg)
 		return -ENOMEM;
 	if (!copy_from_iter_full(msg->data, len, from)) {
@@ -372,7 +372,7 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	if (ret)
 		return ret;
 
-	msg = mbox_msg_alloc(req.len);
+	msg = mbox_msg_alloc(req.len, file->f_flags & O_NONBLOCK);
 	if (!msg)
 		return -ENOMEM;
 	if (copy_from_user(msg->data, u64_to_user_ptr(req.buf), req.len)) {

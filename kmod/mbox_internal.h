@@ -143,8 +143,8 @@ extern unsigned long mbox_default_max_bytes;
 extern unsigned int mbox_default_max_urgent;
 
 /* msg.c */
-struct mbox_msg *mbox_msg_alloc(size_t size);
-struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size);
+struct mbox_msg *mbox_msg_alloc(size_t size, bool nonblock);
+struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size, bool nonblock);
 void mbox_msg_free(struct mbox_msg *msg);
 void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
 void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file);

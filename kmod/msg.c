@@ -23,23 +23,34 @@
  * 64 KiB one 16 pages and not 32 (every byte allocated is also zeroed on
  * kernels with init_on_alloc, Debian's default).  kvmalloc() lets large
  * payloads fall back to vmalloc instead of failing on fragmented memory.
+ *
+ * The size is the user's: a failure is the caller's ENOMEM, never a
+ * kernel warning (__GFP_NOWARN).  A non-blocking write (O_NONBLOCK,
+ * IOCB_NOWAIT) does not enter full reclaim: __GFP_NORETRY makes one light
+ * attempt, no retries and no OOM killer, and a large payload is taken
+ * only physically contiguous that way, without kvmalloc()'s vmalloc
+ * fallback (which does not support __GFP_NORETRY and reclaims fully).
  */
 #define MBOX_MSG_INLINE_MAX	(PAGE_SIZE - sizeof(struct mbox_msg))
 
-struct mbox_msg *mbox_msg_alloc(size_t size)
+struct mbox_msg *mbox_msg_alloc(size_t size, bool nonblock)
 {
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 	bool inline_data = size <= MBOX_MSG_INLINE_MAX;
 	struct mbox_msg *msg;
 
+	if (nonblock)
+		gfp |= __GFP_NORETRY;
 	msg = kmalloc(inline_data ? struct_size(msg, inline_data, size) :
-		      sizeof(*msg), GFP_KERNEL_ACCOUNT);
+		      sizeof(*msg), gfp);
 	if (!msg)
 		return NULL;
 	memset(msg, 0, sizeof(*msg));
 	if (inline_data) {
 		msg->data = msg->inline_data;
 	} else {
-		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		/* kvfree() frees either. */
+		msg->data = nonblock ? kmalloc(size, gfp) : kvmalloc(size, gfp);
 		if (!msg->data) {
 			kfree(msg);
 			return NULL;
@@ -67,19 +78,19 @@ static void mbox_msg_release(struct mbox_msg *msg)
 #define MBOX_SPARE_MAX_ROOM	PAGE_SIZE
 
 /* A message for @size bytes: @mb's spare if it fits well, else a new one. */
-struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size)
+struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 {
 	struct mbox_msg *msg = xchg(&mb->spare, NULL);
 	char *data;
 	u32 room;
 
 	if (!msg)
-		return mbox_msg_alloc(size);
+		return mbox_msg_alloc(size, nonblock);
 	/* Too small, or so big that a small message would waste it. */
 	if (msg->room < size || msg->room / 4 > size) {
 		if (cmpxchg(&mb->spare, NULL, msg))
 			mbox_msg_release(msg);
-		return mbox_msg_alloc(size);
+		return mbox_msg_alloc(size, nonblock);
 	}
 	room = msg->room;
 	data = msg->data;

@@ -30,7 +30,7 @@ static struct mbox *new_mbox(struct kunit *test)
 static struct mbox_msg *new_msg(struct kunit *test, size_t size, u8 tag,
 				uid_t uid)
 {
-	struct mbox_msg *msg = mbox_msg_alloc(size);
+	struct mbox_msg *msg = mbox_msg_alloc(size, false);
 
 	KUNIT_ASSERT_NOT_NULL(test, msg);
 	memset(msg->data, tag, size);

@@ -14,6 +14,11 @@
  *    returns end-of-file.
  *  - The kernel stamps every message at write() time with the sender's
  *    identity (see struct mbox_msg_header); user data cannot forge it.
+ *  - Out of memory for a message: ENOMEM, nothing queued.  A non-blocking
+ *    write (O_NONBLOCK, IOCB_NOWAIT) makes one light attempt to reclaim
+ *    memory and no more (no retries, no OOM killer; a payload larger than
+ *    a page must then be found physically contiguous), so it fails with
+ *    ENOMEM sooner than a blocking one.
  *  - A full mailbox (max_msgs messages or max_bytes bytes queued) blocks
  *    writers; an empty one blocks readers; O_NONBLOCK (or IOCB_NOWAIT)
  *    turns both into EAGAIN.  A message of max_msg_size bytes always fits
