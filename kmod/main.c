@@ -24,20 +24,20 @@ static unsigned int nr_mailboxes = 4;
 module_param(nr_mailboxes, uint, 0444);
 MODULE_PARM_DESC(nr_mailboxes, "Number of /dev/mboxN devices, 1-256 (default 4)");
 
-unsigned int mbox_default_max_msg_size = 64 * 1024;
-module_param_named(max_msg_size, mbox_default_max_msg_size, uint, 0444);
+unsigned int kmbox_default_max_msg_size = 64 * 1024;
+module_param_named(max_msg_size, kmbox_default_max_msg_size, uint, 0444);
 MODULE_PARM_DESC(max_msg_size, "Default largest message in bytes (default 65536)");
 
-unsigned int mbox_default_max_msgs = 1024;
-module_param_named(max_msgs, mbox_default_max_msgs, uint, 0444);
+unsigned int kmbox_default_max_msgs = 1024;
+module_param_named(max_msgs, kmbox_default_max_msgs, uint, 0444);
 MODULE_PARM_DESC(max_msgs, "Default most messages queued per mailbox (default 1024)");
 
-unsigned long mbox_default_max_bytes = 1024 * 1024;
-module_param_named(max_bytes, mbox_default_max_bytes, ulong, 0444);
+unsigned long kmbox_default_max_bytes = 1024 * 1024;
+module_param_named(max_bytes, kmbox_default_max_bytes, ulong, 0444);
 MODULE_PARM_DESC(max_bytes, "Default most payload bytes queued per mailbox (default 1048576)");
 
-unsigned int mbox_default_max_urgent = 16;
-module_param_named(max_urgent, mbox_default_max_urgent, uint, 0444);
+unsigned int kmbox_default_max_urgent = 16;
+module_param_named(max_urgent, kmbox_default_max_urgent, uint, 0444);
 MODULE_PARM_DESC(max_urgent, "Default urgent messages reserved per mailbox (default 16)");
 
 static dev_t mbox_devt;
@@ -63,7 +63,7 @@ static ssize_t mbox_info_show(struct device *dev,
 	const void *field;
 	u64 val;
 
-	mbox_get_info(dev_get_drvdata(dev), &info);
+	kmbox_get_info(dev_get_drvdata(dev), &info);
 	field = (const u8 *)&info + attr->offset;
 	if (attr->size == sizeof(u64))
 		val = *(const u64 *)field;
@@ -128,20 +128,20 @@ static int mbox_params_valid(struct mbox_limits *limits)
 		       nr_mailboxes, MBOX_MAX_MAILBOXES);
 		return -EINVAL;
 	}
-	if (mbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
+	if (kmbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
 		pr_err("max_bytes=%lu is out of range: use max_msg_size-%llu\n",
-		       mbox_default_max_bytes, MBOX_MAX_BYTES_LIMIT);
+		       kmbox_default_max_bytes, MBOX_MAX_BYTES_LIMIT);
 		return -EINVAL;
 	}
 	memset(limits, 0, sizeof(*limits));
-	limits->max_msg_size = mbox_default_max_msg_size;
-	limits->max_msgs = mbox_default_max_msgs;
-	limits->max_bytes = mbox_default_max_bytes;
-	limits->max_urgent = mbox_default_max_urgent;
-	if (mbox_limits_valid(limits)) {
+	limits->max_msg_size = kmbox_default_max_msg_size;
+	limits->max_msgs = kmbox_default_max_msgs;
+	limits->max_bytes = kmbox_default_max_bytes;
+	limits->max_urgent = kmbox_default_max_urgent;
+	if (kmbox_limits_valid(limits)) {
 		pr_err("invalid limits max_msg_size=%u max_msgs=%u max_bytes=%lu max_urgent=%u: need 1 <= max_msg_size <= %u, 1 <= max_msgs <= %u, max_msg_size <= max_bytes <= %llu, 1 <= max_urgent <= %u\n",
-		       mbox_default_max_msg_size, mbox_default_max_msgs,
-		       mbox_default_max_bytes, mbox_default_max_urgent,
+		       kmbox_default_max_msg_size, kmbox_default_max_msgs,
+		       kmbox_default_max_bytes, kmbox_default_max_urgent,
 		       MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
 		       MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
 		return -EINVAL;
@@ -156,7 +156,7 @@ static void mbox_remove_devices(unsigned int count)
 
 		device_destroy(mbox_class, mb->cdev.dev);
 		cdev_del(&mb->cdev);
-		mbox_destroy(mb);
+		kmbox_destroy(mb);
 	}
 }
 
@@ -166,8 +166,8 @@ static int mbox_add_device(struct mbox *mb, unsigned int index,
 	dev_t devt = MKDEV(MAJOR(mbox_devt), index);
 	int ret;
 
-	mbox_init(mb, index, limits);
-	cdev_init(&mb->cdev, &mbox_fops);
+	kmbox_init(mb, index, limits);
+	cdev_init(&mb->cdev, &kmbox_fops);
 	mb->cdev.owner = THIS_MODULE;
 	ret = cdev_add(&mb->cdev, devt, 1);
 	if (ret)

@@ -56,7 +56,7 @@ struct mbox {
 	spinlock_t lock;		/* see above */
 	struct list_head queue;		/* normal messages, FIFO */
 	struct list_head urgent;	/* urgent messages, FIFO, read first */
-	/* Detached by mbox_take(), being copied out to a reader. */
+	/* Detached by kmbox_take(), being copied out to a reader. */
 	struct list_head copying;
 
 	/* Limits (struct mbox_limits). */
@@ -137,60 +137,60 @@ struct mbox_file {
 };
 
 /* Module-wide defaults, validated at load (main.c). */
-extern unsigned int mbox_default_max_msg_size;
-extern unsigned int mbox_default_max_msgs;
-extern unsigned long mbox_default_max_bytes;
-extern unsigned int mbox_default_max_urgent;
+extern unsigned int kmbox_default_max_msg_size;
+extern unsigned int kmbox_default_max_msgs;
+extern unsigned long kmbox_default_max_bytes;
+extern unsigned int kmbox_default_max_urgent;
 
 /* msg.c */
-struct mbox_msg *mbox_msg_alloc(size_t size, bool nonblock);
-struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size, bool nonblock);
-void mbox_msg_free(struct mbox_msg *msg);
-void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
-void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
-void mbox_msg_fill_header(const struct mbox_msg *msg,
-			  struct mbox_msg_header *hdr);
-void mbox_msg_free_list(struct list_head *list);
+struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);
+struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock);
+void kmbox_msg_free(struct mbox_msg *msg);
+void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
+void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
+void kmbox_msg_fill_header(const struct mbox_msg *msg,
+			   struct mbox_msg_header *hdr);
+void kmbox_msg_free_list(struct list_head *list);
 
 /* queue.c */
-void mbox_init(struct mbox *mb, unsigned int index,
-	       const struct mbox_limits *limits);
-void mbox_destroy(struct mbox *mb);
-int mbox_limits_valid(const struct mbox_limits *limits);
-int mbox_set_limits(struct mbox *mb, const struct mbox_limits *limits);
-void mbox_get_info(struct mbox *mb, struct mbox_info *info);
+void kmbox_init(struct mbox *mb, unsigned int index,
+		const struct mbox_limits *limits);
+void kmbox_destroy(struct mbox *mb);
+int kmbox_limits_valid(const struct mbox_limits *limits);
+int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *limits);
+void kmbox_get_info(struct mbox *mb, struct mbox_info *info);
 
-int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock);
+int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock);
 struct mbox_flush_sel {
 	u32 flags;			/* MBOX_FLUSH_* */
 	u64 up_to_seq;
 	kuid_t opener_uid;
 };
 
-int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
-			const struct mbox_flush_sel *sel,
+int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
+			 const struct mbox_flush_sel *sel,
 			struct mbox_flush *result, u64 *seq);
-void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		struct mbox_flush *result);
+void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		 struct mbox_flush *result);
 
-struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
-			   bool nonblock, struct mbox_leases *leases);
-void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
-		  struct mbox_leases *leases);
-void mbox_consume(struct mbox *mb, struct mbox_msg *msg);
-void mbox_leases_init(struct mbox_leases *leases);
-void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
-		struct mbox_leases *leases);
-int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-	     bool up_to);
-int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-		 bool up_to);
-void mbox_mode_changed(struct mbox *mb);
-int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
-u32 mbox_next_size(struct mbox *mb);
-__poll_t mbox_poll_mask(struct mbox *mb, u32 wr_want);
+struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
+			    bool nonblock, struct mbox_leases *leases);
+void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
+		   struct mbox_leases *leases);
+void kmbox_consume(struct mbox *mb, struct mbox_msg *msg);
+void kmbox_leases_init(struct mbox_leases *leases);
+void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
+		 struct mbox_leases *leases);
+int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+	      bool up_to);
+int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+		  bool up_to);
+void kmbox_mode_changed(struct mbox *mb);
+int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
+u32 kmbox_next_size(struct mbox *mb);
+__poll_t kmbox_poll_mask(struct mbox *mb, u32 wr_want);
 
 /* fops.c */
-extern const struct file_operations mbox_fops;
+extern const struct file_operations kmbox_fops;
 
 #endif /* _MBOX_INTERNAL_H */

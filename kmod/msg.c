@@ -33,7 +33,7 @@
  */
 #define MBOX_MSG_INLINE_MAX	(PAGE_SIZE - sizeof(struct mbox_msg))
 
-struct mbox_msg *mbox_msg_alloc(size_t size, bool nonblock)
+struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
 {
 	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 	bool inline_data = size <= MBOX_MSG_INLINE_MAX;
@@ -78,19 +78,19 @@ static void mbox_msg_release(struct mbox_msg *msg)
 #define MBOX_SPARE_MAX_ROOM	PAGE_SIZE
 
 /* A message for @size bytes: @mb's spare if it fits well, else a new one. */
-struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
+struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 {
 	struct mbox_msg *msg = xchg(&mb->spare, NULL);
 	char *data;
 	u32 room;
 
 	if (!msg)
-		return mbox_msg_alloc(size, nonblock);
+		return kmbox_msg_alloc(size, nonblock);
 	/* Too small, or so big that a small message would waste it. */
 	if (msg->room < size || msg->room / 4 > size) {
 		if (cmpxchg(&mb->spare, NULL, msg))
 			mbox_msg_release(msg);
-		return mbox_msg_alloc(size, nonblock);
+		return kmbox_msg_alloc(size, nonblock);
 	}
 	room = msg->room;
 	data = msg->data;
@@ -110,14 +110,14 @@ static void mbox_msg_put_pids(struct mbox_msg *msg)
 	msg->tid = NULL;
 }
 
-void mbox_msg_free(struct mbox_msg *msg)
+void kmbox_msg_free(struct mbox_msg *msg)
 {
 	mbox_msg_put_pids(msg);
 	mbox_msg_release(msg);
 }
 
 /* Free @msg, or keep it as @mb's spare if there is none and it is small. */
-void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
+void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
 	mbox_msg_put_pids(msg);
 	if (msg->room <= MBOX_SPARE_MAX_ROOM && !READ_ONCE(mb->spare) &&
@@ -126,13 +126,13 @@ void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 	mbox_msg_release(msg);
 }
 
-void mbox_msg_free_list(struct list_head *list)
+void kmbox_msg_free_list(struct list_head *list)
 {
 	struct mbox_msg *msg, *tmp;
 
 	list_for_each_entry_safe(msg, tmp, list, node) {
 		list_del(&msg->node);
-		mbox_msg_free(msg);
+		kmbox_msg_free(msg);
 		cond_resched();
 	}
 }
@@ -143,7 +143,7 @@ void mbox_msg_free_list(struct list_head *list)
  * pids are kept as references and translated at read time, so each reader
  * sees them in its own pid namespace.
  */
-void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
+void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 {
 	const struct cred *fcred = file->f_cred;
 
@@ -165,8 +165,8 @@ void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 }
 
 /* Fill @hdr as the current task (the reader) must see it. */
-void mbox_msg_fill_header(const struct mbox_msg *msg,
-			  struct mbox_msg_header *hdr)
+void kmbox_msg_fill_header(const struct mbox_msg *msg,
+			   struct mbox_msg_header *hdr)
 {
 	struct user_namespace *ns = current_user_ns();
 	struct pid_namespace *pid_ns = task_active_pid_ns(current);

@@ -2,9 +2,9 @@
 /*
  * mbox: the queue core.  Everything here works on one struct mbox under its
  * spinlock and never sleeps, allocates or touches user memory while holding
- * it: messages are allocated and filled before mbox_enqueue(), and
- * mbox_take() detaches a message so the caller copies it out unlocked and
- * then either consumes it or puts it back with mbox_requeue().
+ * it: messages are allocated and filled before kmbox_enqueue(), and
+ * kmbox_take() detaches a message so the caller copies it out unlocked and
+ * then either consumes it or puts it back with kmbox_requeue().
  */
 #include <linux/errno.h>
 #include <linux/kernel.h>
@@ -17,8 +17,8 @@
 
 #include "mbox_internal.h"
 
-void mbox_init(struct mbox *mb, unsigned int index,
-	       const struct mbox_limits *limits)
+void kmbox_init(struct mbox *mb, unsigned int index,
+		const struct mbox_limits *limits)
 {
 	spin_lock_init(&mb->lock);
 	INIT_LIST_HEAD(&mb->queue);
@@ -39,17 +39,17 @@ void mbox_init(struct mbox *mb, unsigned int index,
 }
 
 /* Only once no file can reach @mb any more (module unload). */
-void mbox_destroy(struct mbox *mb)
+void kmbox_destroy(struct mbox *mb)
 {
-	mbox_msg_free_list(&mb->urgent);
-	mbox_msg_free_list(&mb->queue);
+	kmbox_msg_free_list(&mb->urgent);
+	kmbox_msg_free_list(&mb->queue);
 	if (mb->spare)
-		mbox_msg_free(mb->spare);
+		kmbox_msg_free(mb->spare);
 	mb->spare = NULL;
 }
 
 /* Check a complete set of limits; 0 = valid, else -EINVAL. */
-int mbox_limits_valid(const struct mbox_limits *l)
+int kmbox_limits_valid(const struct mbox_limits *l)
 {
 	if (l->max_msg_size < 1 || l->max_msg_size > MBOX_MAX_MSG_SIZE_LIMIT)
 		return -EINVAL;
@@ -254,7 +254,7 @@ static void mbox_room_freed(struct mbox *mb, unsigned int served)
  * Apply @req (0 fields = unchanged) atomically: either every field changes
  * or, if the result is invalid, none.
  */
-int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
+int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 {
 	unsigned int served = 0;
 	struct mbox_limits l;
@@ -266,7 +266,7 @@ int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.max_bytes = req->max_bytes ?: mb->max_bytes;
 	l.max_urgent = req->max_urgent ?: mb->max_urgent;
 	l.reserved = 0;
-	ret = mbox_limits_valid(&l);
+	ret = kmbox_limits_valid(&l);
 	if (!ret) {
 		mb->max_msg_size = l.max_msg_size;
 		mb->max_msgs = l.max_msgs;
@@ -280,7 +280,7 @@ int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	return ret;
 }
 
-void mbox_get_info(struct mbox *mb, struct mbox_info *info)
+void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->index = mb->index;
@@ -310,7 +310,7 @@ void mbox_get_info(struct mbox *mb, struct mbox_info *info)
  * (see struct mbox_writer).  On success the mailbox owns @msg; on error
  * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
  */
-int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
+int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 {
 	struct mbox_writer w;
 	unsigned int served;
@@ -398,7 +398,7 @@ static void mbox_flush_list_locked(struct mbox *mb, struct list_head *from,
  * Messages being copied out to readers are on no queue: a flush cannot
  * remove them, and if the copy succeeds they were read before the flush.
  * But if the copy fails they must not come back (behind an urgent abort,
- * say): mark those the flush selects, and mbox_requeue() discards them.
+ * say): mark those the flush selects, and kmbox_requeue() discards them.
  * The list holds one message per read in progress.
  */
 static void mbox_flush_copying_locked(struct mbox *mb,
@@ -445,8 +445,8 @@ static void mbox_flush_locked(struct mbox *mb,
 	mbox_flush_copying_locked(mb, sel);
 }
 
-void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		struct mbox_flush *result)
+void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		 struct mbox_flush *result)
 {
 	LIST_HEAD(doomed);
 
@@ -459,7 +459,7 @@ void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 	spin_unlock(&mb->lock);
 	if (result->flushed_msgs)
 		mbox_room_freed(mb, served);
-	mbox_msg_free_list(&doomed);
+	kmbox_msg_free_list(&doomed);
 }
 
 /* How many queued urgent messages @sel would flush (at most max_urgent). */
@@ -483,8 +483,8 @@ static u32 mbox_urgent_selected_locked(struct mbox *mb,
  * returned in @seq: once the lock is dropped a reader may already have
  * consumed and freed @msg.
  */
-int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
-			const struct mbox_flush_sel *sel,
+int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
+			 const struct mbox_flush_sel *sel,
 			struct mbox_flush *result, u64 *seq)
 {
 	unsigned int served = 0;
@@ -516,7 +516,7 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
 		mbox_room_freed(mb, served);
-	mbox_msg_free_list(&doomed);
+	kmbox_msg_free_list(&doomed);
 	return ret;
 }
 
@@ -545,15 +545,15 @@ static void mbox_pass_wakeup(struct mbox *mb)
 /*
  * Detach the next message for a reader with @room bytes of buffer, waiting
  * for one unless @nonblock; @hdr_size bytes of header go before the
- * payload.  The message stays charged until mbox_consume(), mbox_lease()
- * or mbox_requeue().  With @leases (ack mode), the file's lease count is
+ * payload.  The message stays charged until kmbox_consume(), kmbox_lease()
+ * or kmbox_requeue().  With @leases (ack mode), the file's lease count is
  * reserved here, under the lock, so that concurrent readers of one file
  * never hold more than its maximum.  Errors: -EAGAIN (also when @leases is
  * full), -ERESTARTSYS, and -EMSGSIZE when the next message does not fit
  * in @room (it stays queued).
  */
-struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
-			   bool nonblock, struct mbox_leases *leases)
+struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
+			    bool nonblock, struct mbox_leases *leases)
 {
 	struct mbox_msg *msg;
 	bool waited = false;
@@ -640,13 +640,13 @@ static __poll_t mbox_readable_events(const struct mbox_msg *msg)
 }
 
 /*
- * Put back a message mbox_take() detached but could not deliver (the copy
+ * Put back a message kmbox_take() detached but could not deliver (the copy
  * out faulted): it was not delivered, and it releases its lease slot.  A
  * message a flush selected meanwhile is discarded instead, counted as
  * flushed: it was due to be removed with the others.
  */
-void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
-		  struct mbox_leases *leases)
+void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
+		   struct mbox_leases *leases)
 {
 	/* Once back on the queue, @msg may be read and freed at once. */
 	__poll_t events = mbox_readable_events(msg);
@@ -674,12 +674,12 @@ void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 		mbox_wake_readers(mb, events);
 		return;
 	}
-	mbox_msg_free(msg);
+	kmbox_msg_free(msg);
 	if (!urgent)
 		mbox_room_freed(mb, served);
 }
 
-void mbox_leases_init(struct mbox_leases *leases)
+void kmbox_leases_init(struct mbox_leases *leases)
 {
 	INIT_LIST_HEAD(&leases->msgs);
 	leases->nr = 0;
@@ -690,8 +690,8 @@ void mbox_leases_init(struct mbox_leases *leases)
  * A detached message was delivered to a reader in ack mode: it stays
  * charged, in flight, until acknowledged or handed back.
  */
-void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
-		struct mbox_leases *leases)
+void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
+		 struct mbox_leases *leases)
 {
 	spin_lock(&mb->lock);
 	list_move_tail(&msg->node, &leases->msgs);
@@ -711,8 +711,8 @@ static bool mbox_lease_selects(const struct mbox_msg *msg, u64 seq,
  * Acknowledge the leased messages that @seq/@up_to select: they are gone.
  * -ENOENT when none matches.
  */
-int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-	     bool up_to)
+int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+	      bool up_to)
 {
 	struct mbox_msg *msg, *tmp;
 	bool freed_normal = false;
@@ -740,7 +740,7 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
-	mbox_msg_free_list(&done);
+	kmbox_msg_free_list(&done);
 	return 0;
 }
 
@@ -748,7 +748,7 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
  * A file's receive mode changed (MBOX_IOC_SET_MODE): a higher max_inflight
  * or leaving ack mode can make a file at its lease limit readable.
  */
-void mbox_mode_changed(struct mbox *mb)
+void kmbox_mode_changed(struct mbox *mb)
 {
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
@@ -789,8 +789,8 @@ static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
  * release): each returns to the head of its queue in seq order, flagged
  * redelivered.  -ENOENT when none matches.
  */
-int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-		 bool up_to)
+int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+		  bool up_to)
 {
 	struct mbox_msg *msg, *tmp;
 	LIST_HEAD(normal);
@@ -818,7 +818,7 @@ int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 }
 
 /* A detached message was delivered: uncharge and free it. */
-void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
+void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
 	unsigned int served = 0;
@@ -831,19 +831,19 @@ void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
 		served = mbox_serve_writers_locked(mb);
 	spin_unlock(&mb->lock);
 	/* Spare the buffer first, so a writer we wake can take it. */
-	mbox_msg_recycle(mb, msg);
+	kmbox_msg_recycle(mb, msg);
 	if (!urgent)
 		mbox_room_freed(mb, served);
 }
 
-int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
+int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
 {
 	struct mbox_msg *msg;
 
 	spin_lock(&mb->lock);
 	msg = mbox_first_locked(mb);
 	if (msg) {
-		mbox_msg_fill_header(msg, hdr);
+		kmbox_msg_fill_header(msg, hdr);
 		/* What the next read() will say. */
 		hdr->delivery_count++;
 	}
@@ -852,7 +852,7 @@ int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
 }
 
 /* Payload size of the next message, 0 when none is readable. */
-u32 mbox_next_size(struct mbox *mb)
+u32 kmbox_next_size(struct mbox *mb)
 {
 	struct mbox_msg *msg;
 	u32 size;
@@ -871,7 +871,7 @@ u32 mbox_next_size(struct mbox *mb)
  * exactly when the write would work (every path that frees room or lets
  * the writers' line go wakes the pollers with EPOLLOUT).
  */
-__poll_t mbox_poll_mask(struct mbox *mb, u32 wr_want)
+__poll_t kmbox_poll_mask(struct mbox *mb, u32 wr_want)
 {
 	__poll_t mask = 0;
 
