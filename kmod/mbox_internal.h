@@ -8,6 +8,7 @@
 
 #include <linux/atomic.h>
 #include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -108,8 +109,13 @@ struct mbox {
 	atomic_t readers_waiting;
 
 	unsigned int index;
+	/*
+	 * @dev owns the mailbox: its release (main.c) frees it, once the
+	 * last reference is gone.  cdev_device_add() makes @cdev hold one,
+	 * and every open file holds the cdev.
+	 */
 	struct cdev cdev;
-	struct device *dev;
+	struct device dev;
 };
 
 /*
