@@ -803,4 +803,87 @@ TEST_F(oob, a_message_being_copied_when_flushed_is_delivered_if_the_copy_works)
 	munmap(p.buf, 4096);
 }
 
+/*
+ * Issue 15, item 5: a flush does bounded work under the mailbox lock.
+ * FLUSH_MINE needs only a write-only file, and walks every queued message
+ * to find its own: on a mailbox of BIG_QUEUE messages, none of them the
+ * flusher's, a reader on the other CPU must keep reading while the flush
+ * runs.  Before, the walk held the spinlock from start to end and the
+ * reader could complete no read in the meantime (only the few before the
+ * flush took the lock).  Counted in reads, not time.
+ */
+#define BIG_QUEUE	(256 * 1024)
+#define FLUSH_READS	100
+
+struct flusher {
+	int fd;
+	volatile int state;	/* 0 before, 1 during, 2 after the ioctl */
+	struct mbox_flush fl;
+	int ret;
+};
+
+static void *flusher_thread(void *arg)
+{
+	struct flusher *f = arg;
+
+	mbox_pin_cpu(0);
+	f->state = 1;
+	f->ret = do_flush(f->fd, MBOX_FLUSH_MINE, 0, &f->fl);
+	f->state = 2;
+	return NULL;
+}
+
+TEST_F(oob, a_long_flush_lets_readers_in)
+{
+	static struct mbox_batch_entry e[1024];
+	struct flusher f = { 0 };
+	struct mbox_batch b = {
+		.entries = (uintptr_t)e,
+		.count = 1024,
+		.entry_size = sizeof(e[0]),
+	};
+	int i, rd, during = 0, total = 0;
+	pthread_t t;
+	char c = 'm', buf[8];
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 64, BIG_QUEUE, BIG_QUEUE));
+	for (i = 0; i < 1024; i++) {
+		e[i].buf = (uintptr_t)&c;
+		e[i].len = 1;
+	}
+	for (i = 0; i < BIG_QUEUE / 1024; i++)
+		ASSERT_EQ(1024, ioctl(self->fd, MBOX_IOC_SEND_BATCH, &b));
+	ASSERT_EQ(BIG_QUEUE, mbox_queued(self->fd));
+	/* A write-only file opened as another user: none of it is "mine". */
+	ASSERT_EQ(0, seteuid(OTHER_UID));
+	f.fd = open(MBOX_DEV(0), O_WRONLY);
+	ASSERT_EQ(0, seteuid(0));
+	ASSERT_LE(0, f.fd);
+	rd = open(MBOX_DEV(0), O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, rd);
+
+	ASSERT_EQ(0, mbox_pin_cpu(1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, flusher_thread, &f));
+	while (f.state != 2) {
+		if (read(rd, buf, sizeof(buf)) == 1) {
+			total++;
+			during += f.state == 1;
+		}
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, f.ret);
+	ASSERT_EQ(0, f.fl.flushed_msgs);
+	TH_LOG("%d reads while FLUSH_MINE walked %d messages (%d in all)",
+	       during, BIG_QUEUE, total);
+	ASSERT_LE(FLUSH_READS, during) {
+		TH_LOG("the flush held the lock for its whole walk");
+	}
+	ASSERT_EQ(BIG_QUEUE - total, mbox_queued(self->fd));
+	close(rd);
+	close(f.fd);
+	ASSERT_EQ(0, mbox_reset(self->fd));
+}
+
 TEST_HARNESS_MAIN
