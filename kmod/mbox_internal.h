@@ -10,6 +10,7 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -18,6 +19,7 @@
 
 struct file;
 struct pid;
+struct mbox_flushing;
 
 /*
  * One message.  The sender's identity, the payload and @time_ns are fixed
@@ -59,6 +61,12 @@ struct mbox {
 	struct list_head urgent;	/* urgent messages, FIFO, read first */
 	/* Detached by kmbox_take(), being copied out to a reader. */
 	struct list_head copying;
+	/*
+	 * One flush at a time (it may drop @lock between chunks); the one
+	 * running, for kmbox_requeue() (queue.c), under @lock.
+	 */
+	struct mutex flush_lock;
+	struct mbox_flushing *flushing;
 
 	/* Limits (struct mbox_limits). */
 	u32 max_msg_size;
@@ -119,7 +127,7 @@ struct mbox {
 };
 
 /*
- * Messages leased to one open file in ack mode, oldest lease first.
+ * Messages leased to one open file in ack mode, in seq order.
  * Protected by the mailbox lock.  @nr also counts messages being copied
  * out to this file, so concurrent readers cannot exceed @max.
  */

@@ -24,6 +24,8 @@ void kmbox_init(struct mbox *mb, unsigned int index,
 	INIT_LIST_HEAD(&mb->queue);
 	INIT_LIST_HEAD(&mb->urgent);
 	INIT_LIST_HEAD(&mb->copying);
+	mutex_init(&mb->flush_lock);
+	mb->flushing = NULL;
 	init_waitqueue_head(&mb->rd_wait);
 	init_waitqueue_head(&mb->poll_wait);
 	INIT_LIST_HEAD(&mb->writers);
@@ -46,6 +48,7 @@ void kmbox_destroy(struct mbox *mb)
 	if (mb->spare)
 		kmbox_msg_free(mb->spare);
 	mb->spare = NULL;
+	mutex_destroy(&mb->flush_lock);
 }
 
 /* Check a complete set of limits; 0 = valid, else -EINVAL. */
@@ -375,22 +378,101 @@ static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
 	return true;
 }
 
-/* Move the messages @sel selects from @from to @to, uncharging them. */
-static void mbox_flush_list_locked(struct mbox *mb, struct list_head *from,
-				   const struct mbox_flush_sel *sel,
-				   struct list_head *to,
-				   struct mbox_flush *result)
+/*
+ * A flush removes the selected messages that are queued when it starts
+ * (seq <= @last).  Selective flushes walk the normal queue in chunks of
+ * MBOX_FLUSH_CHUNK messages and drop the lock between chunks, so that a
+ * FLUSH_MINE over a million messages (which a write-only file may do)
+ * never holds the lock long; meanwhile @mb->flushing points here, and
+ * kmbox_requeue() discards a selected message whose copy failed.  One
+ * flush at a time per mailbox (@mb->flush_lock), so at most one cursor
+ * is ever on the queue.
+ */
+struct mbox_flushing {
+	const struct mbox_flush_sel *sel;
+	u64 last;
+	struct list_head doomed;
+	struct mbox_flush *result;
+};
+
+#define MBOX_FLUSH_CHUNK	256
+
+static bool mbox_flushing_selects(const struct mbox_flushing *f,
+				  const struct mbox_msg *msg)
+{
+	return msg->seq <= f->last && mbox_flush_selects(f->sel, msg);
+}
+
+/*
+ * The cursor a chunked flush leaves in the queue while it drops the lock:
+ * a message-shaped entry of size 0 (no real message is empty), whose seq
+ * keeps the queue in seq order for kmbox_requeue() and kmbox_unlease().
+ */
+static bool mbox_is_cursor(const struct mbox_msg *msg)
+{
+	return !msg->size;
+}
+
+static void mbox_flush_one_locked(struct mbox *mb, struct mbox_msg *msg,
+				  struct mbox_flushing *f)
+{
+	mbox_unlink_locked(mb, msg);
+	mbox_uncharge_locked(mb, msg);
+	list_add_tail(&msg->node, &f->doomed);
+	f->result->flushed_msgs++;
+	f->result->flushed_bytes += msg->size;
+	mb->flushed_msgs++;
+	mb->flushed_bytes += msg->size;
+}
+
+/* The urgent list: at most MBOX_MAX_URGENT_LIMIT messages, in seq order. */
+static void mbox_flush_urgent_locked(struct mbox *mb, struct mbox_flushing *f)
 {
 	struct mbox_msg *msg, *tmp;
 
-	list_for_each_entry_safe(msg, tmp, from, node) {
-		if (!mbox_flush_selects(sel, msg))
+	list_for_each_entry_safe(msg, tmp, &mb->urgent, node) {
+		if (msg->seq > f->last)
+			break;
+		if (mbox_flush_selects(f->sel, msg))
+			mbox_flush_one_locked(mb, msg, f);
+	}
+}
+
+/*
+ * The normal queue, in seq order: stop at the first message past the
+ * bound.  Between chunks the lock is dropped, the writers the freed room
+ * lets in are served, waiters are woken and the chunk's messages freed
+ * (time outside the lock in which others take it: a virtualized guest's
+ * spinlock, virt_spin_lock(), is not fair); the cursor marks the place.
+ * Called and returns with the lock held.
+ */
+static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
+{
+	struct mbox_msg cursor = { .size = 0 };
+	struct mbox_msg *msg, *next;
+	unsigned int n = 0, served;
+	LIST_HEAD(chunk);
+
+	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
+	while (&msg->node != &mb->queue && msg->seq <= f->last) {
+		next = list_next_entry(msg, node);
+		if (mbox_flush_selects(f->sel, msg))
+			mbox_flush_one_locked(mb, msg, f);
+		msg = next;
+		if (++n % MBOX_FLUSH_CHUNK || &msg->node == &mb->queue)
 			continue;
-		mbox_unlink_locked(mb, msg);
-		mbox_uncharge_locked(mb, msg);
-		list_add_tail(&msg->node, to);
-		result->flushed_msgs++;
-		result->flushed_bytes += msg->size;
+		/* Keep the queue in seq order around the cursor. */
+		cursor.seq = msg->seq - 1;
+		list_add_tail(&cursor.node, &msg->node);
+		served = mbox_serve_writers_locked(mb);
+		list_splice_init(&f->doomed, &chunk);
+		spin_unlock(&mb->lock);
+		mbox_room_freed(mb, served);
+		kmbox_msg_free_list(&chunk);
+		cond_resched();
+		spin_lock(&mb->lock);
+		msg = list_next_entry(&cursor, node);
+		list_del(&cursor.node);
 	}
 }
 
@@ -401,33 +483,35 @@ static void mbox_flush_list_locked(struct mbox *mb, struct list_head *from,
  * say): mark those the flush selects, and kmbox_requeue() discards them.
  * The list holds one message per read in progress.
  */
-static void mbox_flush_copying_locked(struct mbox *mb,
-				      const struct mbox_flush_sel *sel)
+static void mbox_flush_copying_locked(struct mbox *mb, struct mbox_flushing *f)
 {
 	struct mbox_msg *msg;
 
 	list_for_each_entry(msg, &mb->copying, node)
-		if (mbox_flush_selects(sel, msg))
+		if (mbox_flushing_selects(f, msg))
 			msg->flushed = true;
 }
 
 /*
- * Remove what @sel selects into @to (freed by the caller, unlocked, so a
- * flush of 100 000 messages does not hold the lock while freeing them).
+ * Remove what @f->sel selects into @f->doomed (freed by the caller,
+ * unlocked, so a flush of 100 000 messages does not hold the lock while
+ * freeing them).  Called with @mb->flush_lock and the lock held; a
+ * selective flush drops the lock between chunks (see above).
  */
-static void mbox_flush_locked(struct mbox *mb,
-			      const struct mbox_flush_sel *sel,
-			      struct list_head *to, struct mbox_flush *result)
+static void mbox_flush_locked(struct mbox *mb, struct mbox_flushing *f)
 {
 	lockdep_assert_held(&mb->lock);
-	result->flushed_msgs = 0;
-	result->flushed_bytes = 0;
-	if (!sel->flags) {
+	lockdep_assert_held(&mb->flush_lock);
+	f->result->flushed_msgs = 0;
+	f->result->flushed_bytes = 0;
+	f->last = mb->next_seq - 1;
+	if (!f->sel->flags) {
 		/* Everything: splice the lists whole, O(1). */
-		result->flushed_msgs = mb->nr_urgent_ready + mb->nr_ready;
-		result->flushed_bytes = mb->urgent_ready_bytes + mb->ready_bytes;
-		list_splice_tail_init(&mb->urgent, to);
-		list_splice_tail_init(&mb->queue, to);
+		f->result->flushed_msgs = mb->nr_urgent_ready + mb->nr_ready;
+		f->result->flushed_bytes = mb->urgent_ready_bytes +
+					   mb->ready_bytes;
+		list_splice_tail_init(&mb->urgent, &f->doomed);
+		list_splice_tail_init(&mb->queue, &f->doomed);
 		/* What stays charged is being copied out to a reader. */
 		mb->nr_urgent -= mb->nr_urgent_ready;
 		mb->nr_msgs -= mb->nr_ready;
@@ -436,33 +520,51 @@ static void mbox_flush_locked(struct mbox *mb,
 		mb->nr_ready = 0;
 		mb->urgent_ready_bytes = 0;
 		mb->ready_bytes = 0;
+		mb->flushed_msgs += f->result->flushed_msgs;
+		mb->flushed_bytes += f->result->flushed_bytes;
 	} else {
-		mbox_flush_list_locked(mb, &mb->urgent, sel, to, result);
-		mbox_flush_list_locked(mb, &mb->queue, sel, to, result);
+		if (f->sel->flags & MBOX_FLUSH_UP_TO_SEQ)
+			f->last = min(f->last, f->sel->up_to_seq);
+		mbox_flush_urgent_locked(mb, f);
+		mb->flushing = f;
+		mbox_flush_queue_locked(mb, f);
+		mb->flushing = NULL;
 	}
-	mb->flushed_msgs += result->flushed_msgs;
-	mb->flushed_bytes += result->flushed_bytes;
-	mbox_flush_copying_locked(mb, sel);
+	mbox_flush_copying_locked(mb, f);
+}
+
+static void mbox_flushing_init(struct mbox_flushing *f,
+			       const struct mbox_flush_sel *sel,
+			       struct mbox_flush *result)
+{
+	f->sel = sel;
+	f->result = result;
+	INIT_LIST_HEAD(&f->doomed);
 }
 
 void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 		 struct mbox_flush *result)
 {
-	LIST_HEAD(doomed);
-
+	struct mbox_flushing f;
 	unsigned int served = 0;
 
+	mbox_flushing_init(&f, sel, result);
+	mutex_lock(&mb->flush_lock);
 	spin_lock(&mb->lock);
-	mbox_flush_locked(mb, sel, &doomed, result);
+	mbox_flush_locked(mb, &f);
 	if (result->flushed_msgs)
 		served = mbox_serve_writers_locked(mb);
 	spin_unlock(&mb->lock);
+	mutex_unlock(&mb->flush_lock);
 	if (result->flushed_msgs)
 		mbox_room_freed(mb, served);
-	kmbox_msg_free_list(&doomed);
+	kmbox_msg_free_list(&f.doomed);
 }
 
-/* How many queued urgent messages @sel would flush (at most max_urgent). */
+/*
+ * How many queued urgent messages @sel would flush: a walk of at most
+ * MBOX_MAX_URGENT_LIMIT messages, in seq order.
+ */
 static u32 mbox_urgent_selected_locked(struct mbox *mb,
 				       const struct mbox_flush_sel *sel)
 {
@@ -471,27 +573,39 @@ static u32 mbox_urgent_selected_locked(struct mbox *mb,
 
 	if (!sel)
 		return 0;
-	list_for_each_entry(msg, &mb->urgent, node)
+	list_for_each_entry(msg, &mb->urgent, node) {
+		if ((sel->flags & MBOX_FLUSH_UP_TO_SEQ) &&
+		    msg->seq > sel->up_to_seq)
+			break;
 		n += mbox_flush_selects(sel, msg);
+	}
 	return n;
 }
 
 /*
  * Enqueue an urgent message, after the flush @sel describes if @sel is not
- * NULL, both under one hold of the lock.  Never blocks: the urgent reserve
- * full is -EAGAIN, and then nothing was flushed either.  Its seq is
- * returned in @seq: once the lock is dropped a reader may already have
- * consumed and freed @msg.
+ * NULL.  Never blocks on the mailbox: the urgent reserve full is -EAGAIN,
+ * and then nothing was flushed either.  The message's slot in the reserve
+ * is taken first; a selective flush may drop the lock between chunks (a
+ * reader may then read a selected message: its read came before the
+ * urgent message), and the message is published in the same hold of the
+ * lock as the flush's last chunk and the marking of the messages being
+ * copied, so no read that starts after it can return a flushed message.
+ * Its seq is returned in @seq: once the lock is dropped a reader may
+ * already have consumed and freed @msg.
  */
 int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			 const struct mbox_flush_sel *sel,
-			struct mbox_flush *result, u64 *seq)
+			 struct mbox_flush *result, u64 *seq)
 {
+	struct mbox_flushing f;
 	unsigned int served = 0;
-	LIST_HEAD(doomed);
 	int ret = -EAGAIN;
 
+	mbox_flushing_init(&f, sel, result);
 	mbox_stamp_time(msg);
+	if (sel)
+		mutex_lock(&mb->flush_lock);
 	spin_lock(&mb->lock);
 	/*
 	 * All or nothing: without room for the message even after the
@@ -499,10 +613,10 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	 */
 	if (mb->nr_urgent - mbox_urgent_selected_locked(mb, sel) <
 	    mb->max_urgent) {
-		if (sel)
-			mbox_flush_locked(mb, sel, &doomed, result);
 		msg->flags |= MBOX_MSG_URGENT;
 		mb->nr_urgent++;
+		if (sel)
+			mbox_flush_locked(mb, &f);
 		mbox_publish_locked(mb, msg);
 		*seq = msg->seq;
 		/* Writers served after the urgent message: their seqs follow. */
@@ -511,23 +625,31 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		ret = 0;
 	}
 	spin_unlock(&mb->lock);
+	if (sel)
+		mutex_unlock(&mb->flush_lock);
 
 	if (!ret)
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
 		mbox_room_freed(mb, served);
-	kmbox_msg_free_list(&doomed);
+	kmbox_msg_free_list(&f.doomed);
 	return ret;
 }
 
 static struct mbox_msg *mbox_first_locked(struct mbox *mb)
 {
+	struct mbox_msg *msg;
+
 	lockdep_assert_held(&mb->lock);
 	if (mb->nr_urgent_ready)
 		return list_first_entry(&mb->urgent, struct mbox_msg, node);
-	if (mb->nr_ready)
-		return list_first_entry(&mb->queue, struct mbox_msg, node);
-	return NULL;
+	if (!mb->nr_ready)
+		return NULL;
+	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
+	/* At most one flush cursor, and a real message follows it. */
+	if (unlikely(mbox_is_cursor(msg)))
+		msg = list_next_entry(msg, node);
+	return msg;
 }
 
 static bool mbox_readable(struct mbox *mb)
@@ -609,7 +731,12 @@ out:
 	return ret ? ERR_PTR(ret) : msg;
 }
 
-/* Insert @msg into @list keeping seq order: it goes back where it was. */
+/*
+ * Insert @msg into @list keeping seq order: it goes back where it was.
+ * It was taken from the head, so the walk passes only messages older than
+ * it that came back meanwhile (other failed copies, handed-back leases),
+ * and stops at the first seq past it.
+ */
 static void mbox_insert_by_seq(struct list_head *list, struct mbox_msg *msg)
 {
 	struct mbox_msg *pos;
@@ -659,7 +786,9 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	msg->delivery_count--;
 	if (leases)
 		leases->nr--;
-	flushed = msg->flushed;
+	/* Marked by a finished flush, or selected by the one running. */
+	flushed = msg->flushed ||
+		  (mb->flushing && mbox_flushing_selects(mb->flushing, msg));
 	if (flushed) {
 		mbox_uncharge_locked(mb, msg);
 		mb->flushed_msgs++;
@@ -688,13 +817,24 @@ void kmbox_leases_init(struct mbox_leases *leases)
 
 /*
  * A detached message was delivered to a reader in ack mode: it stays
- * charged, in flight, until acknowledged or handed back.
+ * charged, in flight, until acknowledged or handed back.  The file's
+ * leases are kept in seq order, so that the walks of kmbox_ack() and
+ * kmbox_unlease() stop at the first seq past what they look for; leases
+ * come in seq order but for concurrent readers of one file, so the
+ * insertion walks back from the tail a step or two at most.
  */
 void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
 		 struct mbox_leases *leases)
 {
+	struct mbox_msg *pos;
+
 	spin_lock(&mb->lock);
-	list_move_tail(&msg->node, &leases->msgs);
+	list_del(&msg->node);
+	list_for_each_entry_reverse(pos, &leases->msgs, node)
+		if (pos->seq < msg->seq)
+			break;
+	/* After @pos, or first if the walk ended at the head. */
+	list_add(&msg->node, &pos->node);
 	/* Delivered: a flush during the copy no longer concerns it. */
 	msg->flushed = false;
 	mb->nr_inflight++;
@@ -721,6 +861,9 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 
 	spin_lock(&mb->lock);
 	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
+		/* In seq order: nothing further can match. */
+		if (msg->seq > seq)
+			break;
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
 		list_move_tail(&msg->node, &done);
@@ -799,6 +942,9 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 
 	spin_lock(&mb->lock);
 	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
+		/* In seq order: nothing further can match. */
+		if (msg->seq > seq)
+			break;
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
 		leases->nr--;

@@ -256,6 +256,15 @@ struct mbox_info {
  * the file must be open for reading or the caller must have CAP_SYS_ADMIN,
  * else EPERM.
  *
+ * A flush removes the selected messages that are queued when it starts;
+ * messages written while it runs are not removed.  A flush with selectors
+ * walks the queue a few hundred messages at a time and lets readers and
+ * writers in between (it never holds the mailbox long, however many
+ * messages are queued): a reader may still read a selected message the
+ * walk has not reached yet (that read comes before the flush), and a
+ * writer may take the room the flush already freed.  Flushes of one
+ * mailbox run one at a time.
+ *
  * Messages not on the queue at that instant:
  *  - A message being copied out to a reader (its read() has dequeued it
  *    and not yet returned) is not removed and not in the result.  If the
@@ -267,7 +276,8 @@ struct mbox_info {
  *    be read except by a read() already copying it.
  *  - A message leased to a reader in ack mode is not touched: it is being
  *    processed.  Acknowledged it is gone; handed back (MBOX_IOC_NACK, or
- *    its file closed) it is queued again and a later flush can remove it.
+ *    its file closed) it is queued again and a later flush can remove it
+ *    (one handed back while a flush runs may or may not be removed).
  * @flushed_msgs, @flushed_bytes (out): what was removed.
  */
 struct mbox_flush {
@@ -297,7 +307,9 @@ struct mbox_flush {
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
  * enqueue happen atomically: no read() that starts after the urgent
- * message is queued can return a message the flush selects.  Only a
+ * message is queued can return a message the flush selects.  (The flush
+ * itself may run in steps, see struct mbox_flush; the urgent message is
+ * queued in the same step as the flush's last one.)  Only a
  * read() that had already dequeued one and was copying it out at that
  * instant can still return it; if its copy fails, the message is
  * discarded, not put back behind the urgent one (see struct mbox_flush).
