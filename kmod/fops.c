@@ -25,7 +25,7 @@ static int mbox_open(struct inode *inode, struct file *file)
 	if (!mf)
 		return -ENOMEM;
 	mf->mb = mb;
-	mbox_leases_init(&mf->leases);
+	kmbox_leases_init(&mf->leases);
 	file->private_data = mf;
 	/* A mailbox has no file position; io_uring may use IOCB_NOWAIT. */
 	stream_open(inode, file);
@@ -42,7 +42,7 @@ static int mbox_release(struct inode *inode, struct file *file)
 	struct mbox_file *mf = file->private_data;
 
 	if (mf->leases.nr)
-		mbox_unlease(mf->mb, &mf->leases, U64_MAX, true);
+		kmbox_unlease(mf->mb, &mf->leases, U64_MAX, true);
 	kfree(mf);
 	return 0;
 }
@@ -75,13 +75,13 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 
 	if (READ_ONCE(mf->mode) & MBOX_MODE_ACK)
 		leases = &mf->leases;
-	msg = mbox_take(mb, iov_iter_count(to), hdr_size, nonblock, leases);
+	msg = kmbox_take(mb, iov_iter_count(to), hdr_size, nonblock, leases);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 
 	/* No lock is held here: a fault can sleep, and puts the message back. */
 	if (hdr_size) {
-		mbox_msg_fill_header(msg, &hdr);
+		kmbox_msg_fill_header(msg, &hdr);
 		if (copy_to_iter(&hdr, hdr_size, to) != hdr_size)
 			goto fault;
 	}
@@ -90,13 +90,13 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 
 	len = hdr_size + msg->size;
 	if (leases)
-		mbox_lease(mb, msg, leases);
+		kmbox_lease(mb, msg, leases);
 	else
-		mbox_consume(mb, msg);	/* frees or recycles msg */
+		kmbox_consume(mb, msg);	/* frees or recycles msg */
 	return len;
 
 fault:
-	mbox_requeue(mb, msg, leases);
+	kmbox_requeue(mb, msg, leases);
 	return -EFAULT;
 }
 
@@ -125,22 +125,27 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 		return -EMSGSIZE;
 
 	/* Allocate (or reuse the spare) and copy in before taking the lock. */
-	msg = mbox_msg_get(mb, len);
+	msg = kmbox_msg_get(mb, len, nonblock);
 	if (!msg)
 		return -ENOMEM;
 	if (!copy_from_iter_full(msg->data, len, from)) {
 		ret = -EFAULT;
 		goto out_free;
 	}
-	mbox_msg_stamp(msg, file);
+	kmbox_msg_stamp(msg, file);
 
-	ret = mbox_enqueue(mb, msg, nonblock);
+	ret = kmbox_enqueue(mb, msg, nonblock);
 	if (ret)
 		goto out_free;
+	if (READ_ONCE(mf->wr_want))
+		WRITE_ONCE(mf->wr_want, 0);
 	return len;
 
 out_free:
-	mbox_msg_recycle(mb, msg);
+	/* What poll's EPOLLOUT waits for (see kmbox_poll_mask()). */
+	if (ret == -EAGAIN)
+		WRITE_ONCE(mf->wr_want, len);
+	kmbox_msg_recycle(mb, msg);
 	return ret;
 }
 
@@ -155,7 +160,7 @@ static __poll_t mbox_poll(struct file *file, struct poll_table_struct *wait)
 	__poll_t mask;
 
 	poll_wait(file, &mf->mb->poll_wait, wait);
-	mask = mbox_poll_mask(mf->mb);
+	mask = kmbox_poll_mask(mf->mb, READ_ONCE(mf->wr_want));
 	/*
 	 * Report only the directions this file may use; a file at its ack
 	 * mode lease limit cannot read until it acknowledges.
@@ -198,7 +203,7 @@ static int mbox_ioc_get_info(struct mbox *mb, unsigned int cmd,
 {
 	struct mbox_info info;
 
-	mbox_get_info(mb, &info);
+	kmbox_get_info(mb, &info);
 	return mbox_copy_out(arg, cmd, &info, sizeof(info));
 }
 
@@ -215,7 +220,7 @@ static int mbox_ioc_set_limits(struct mbox *mb, unsigned int cmd,
 		return ret;
 	if (limits.reserved)
 		return -EINVAL;
-	return mbox_set_limits(mb, &limits);
+	return kmbox_set_limits(mb, &limits);
 }
 
 static int mbox_ioc_peek(struct file *file, struct mbox *mb, unsigned int cmd,
@@ -226,7 +231,7 @@ static int mbox_ioc_peek(struct file *file, struct mbox *mb, unsigned int cmd,
 
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
-	ret = mbox_peek(mb, &hdr);
+	ret = kmbox_peek(mb, &hdr);
 	if (ret)
 		return ret;
 	return mbox_copy_out(arg, cmd, &hdr, sizeof(hdr));
@@ -252,6 +257,8 @@ static int mbox_ioc_set_mode(struct mbox_file *mf, unsigned int cmd,
 		return -EINVAL;
 	}
 	WRITE_ONCE(mf->mode, mode.flags);
+	/* Pollers of a file that was at its lease limit may read now. */
+	kmbox_mode_changed(mf->mb);
 	return 0;
 }
 
@@ -283,8 +290,8 @@ static int mbox_ioc_ack(struct mbox_file *mf, unsigned int cmd,
 		return -EINVAL;
 	up_to = req.flags & MBOX_ACK_UP_TO;
 	if (ack)
-		return mbox_ack(mf->mb, &mf->leases, req.seq, up_to);
-	return mbox_unlease(mf->mb, &mf->leases, req.seq, up_to);
+		return kmbox_ack(mf->mb, &mf->leases, req.seq, up_to);
+	return kmbox_unlease(mf->mb, &mf->leases, req.seq, up_to);
 }
 
 /*
@@ -325,7 +332,7 @@ static int mbox_ioc_flush(struct file *file, struct mbox *mb, unsigned int cmd,
 	ret = mbox_copy_out(arg, cmd, &req, sizeof(req));
 	if (ret)
 		return ret;
-	mbox_flush(mb, &sel, &req);
+	kmbox_flush(mb, &sel, &req);
 	return mbox_copy_out(arg, cmd, &req, sizeof(req));
 }
 
@@ -365,17 +372,17 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	if (ret)
 		return ret;
 
-	msg = mbox_msg_alloc(req.len);
+	msg = kmbox_msg_alloc(req.len, file->f_flags & O_NONBLOCK);
 	if (!msg)
 		return -ENOMEM;
 	if (copy_from_user(msg->data, u64_to_user_ptr(req.buf), req.len)) {
 		ret = -EFAULT;
 		goto out_free;
 	}
-	mbox_msg_stamp(msg, file);
+	kmbox_msg_stamp(msg, file);
 
-	ret = mbox_enqueue_urgent(mb, msg, do_flush ? &sel : NULL, &result,
-				  &req.seq);
+	ret = kmbox_enqueue_urgent(mb, msg, do_flush ? &sel : NULL, &result,
+				   &req.seq);
 	if (ret)
 		goto out_free;
 	/* msg may be gone already: a reader can have consumed it. */
@@ -388,7 +395,7 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	return mbox_copy_out(arg, cmd, &req, sizeof(req));
 
 out_free:
-	mbox_msg_free(msg);
+	kmbox_msg_free(msg);
 	return ret;
 }
 
@@ -503,11 +510,17 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-static int mbox_ioc_fionread(struct mbox_file *mf, unsigned long arg)
+/* Like MBOX_IOC_PEEK, it tells about the next message: readers only. */
+static int mbox_ioc_fionread(struct file *file, unsigned long arg)
 {
-	u32 size = mbox_next_size(mf->mb);
-	int n = size ? size + mbox_hdr_size(mf) : 0;
+	struct mbox_file *mf = file->private_data;
+	u32 size;
+	int n;
 
+	if (!(file->f_mode & FMODE_READ))
+		return -EBADF;
+	size = kmbox_next_size(mf->mb);
+	n = size ? size + mbox_hdr_size(mf) : 0;
 	return put_user(n, (int __user *)arg);
 }
 
@@ -553,7 +566,7 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mbox *mb = mf->mb;
 
 	if (cmd == FIONREAD)
-		return mbox_ioc_fionread(mf, arg);
+		return mbox_ioc_fionread(file, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_GET_INFO))
 		return mbox_ioc_get_info(mb, cmd, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_SET_LIMITS))
@@ -579,7 +592,7 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
-const struct file_operations mbox_fops = {
+const struct file_operations kmbox_fops = {
 	.owner		= THIS_MODULE,
 	.open		= mbox_open,
 	.release	= mbox_release,

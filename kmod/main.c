@@ -24,25 +24,34 @@ static unsigned int nr_mailboxes = 4;
 module_param(nr_mailboxes, uint, 0444);
 MODULE_PARM_DESC(nr_mailboxes, "Number of /dev/mboxN devices, 1-256 (default 4)");
 
-unsigned int mbox_default_max_msg_size = 64 * 1024;
-module_param_named(max_msg_size, mbox_default_max_msg_size, uint, 0444);
+unsigned int kmbox_default_max_msg_size = 64 * 1024;
+module_param_named(max_msg_size, kmbox_default_max_msg_size, uint, 0444);
 MODULE_PARM_DESC(max_msg_size, "Default largest message in bytes (default 65536)");
 
-unsigned int mbox_default_max_msgs = 1024;
-module_param_named(max_msgs, mbox_default_max_msgs, uint, 0444);
+unsigned int kmbox_default_max_msgs = 1024;
+module_param_named(max_msgs, kmbox_default_max_msgs, uint, 0444);
 MODULE_PARM_DESC(max_msgs, "Default most messages queued per mailbox (default 1024)");
 
-unsigned long mbox_default_max_bytes = 1024 * 1024;
-module_param_named(max_bytes, mbox_default_max_bytes, ulong, 0444);
+unsigned long kmbox_default_max_bytes = 1024 * 1024;
+module_param_named(max_bytes, kmbox_default_max_bytes, ulong, 0444);
 MODULE_PARM_DESC(max_bytes, "Default most payload bytes queued per mailbox (default 1048576)");
 
-unsigned int mbox_default_max_urgent = 16;
-module_param_named(max_urgent, mbox_default_max_urgent, uint, 0444);
+unsigned int kmbox_default_max_urgent = 16;
+module_param_named(max_urgent, kmbox_default_max_urgent, uint, 0444);
 MODULE_PARM_DESC(max_urgent, "Default urgent messages reserved per mailbox (default 16)");
 
 static dev_t mbox_devt;
 static struct class *mbox_class;
-static struct mbox *mailboxes;
+static struct mbox **mailboxes;
+
+/*
+ * Mailboxes whose device is not released yet.  A release can come after
+ * the module's exit function removed the devices (an open file, or
+ * CONFIG_DEBUG_KOBJECT_RELEASE delaying it): exit waits for the last one,
+ * since the release function is module code.
+ */
+static atomic_t mbox_live = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(mbox_released);
 
 /*
  * sysfs: one read-only file per field of struct mbox_info, each read from
@@ -63,7 +72,7 @@ static ssize_t mbox_info_show(struct device *dev,
 	const void *field;
 	u64 val;
 
-	mbox_get_info(dev_get_drvdata(dev), &info);
+	kmbox_get_info(dev_get_drvdata(dev), &info);
 	field = (const u8 *)&info + attr->offset;
 	if (attr->size == sizeof(u64))
 		val = *(const u64 *)field;
@@ -128,20 +137,20 @@ static int mbox_params_valid(struct mbox_limits *limits)
 		       nr_mailboxes, MBOX_MAX_MAILBOXES);
 		return -EINVAL;
 	}
-	if (mbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
+	if (kmbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
 		pr_err("max_bytes=%lu is out of range: use max_msg_size-%llu\n",
-		       mbox_default_max_bytes, MBOX_MAX_BYTES_LIMIT);
+		       kmbox_default_max_bytes, MBOX_MAX_BYTES_LIMIT);
 		return -EINVAL;
 	}
 	memset(limits, 0, sizeof(*limits));
-	limits->max_msg_size = mbox_default_max_msg_size;
-	limits->max_msgs = mbox_default_max_msgs;
-	limits->max_bytes = mbox_default_max_bytes;
-	limits->max_urgent = mbox_default_max_urgent;
-	if (mbox_limits_valid(limits)) {
+	limits->max_msg_size = kmbox_default_max_msg_size;
+	limits->max_msgs = kmbox_default_max_msgs;
+	limits->max_bytes = kmbox_default_max_bytes;
+	limits->max_urgent = kmbox_default_max_urgent;
+	if (kmbox_limits_valid(limits)) {
 		pr_err("invalid limits max_msg_size=%u max_msgs=%u max_bytes=%lu max_urgent=%u: need 1 <= max_msg_size <= %u, 1 <= max_msgs <= %u, max_msg_size <= max_bytes <= %llu, 1 <= max_urgent <= %u\n",
-		       mbox_default_max_msg_size, mbox_default_max_msgs,
-		       mbox_default_max_bytes, mbox_default_max_urgent,
+		       kmbox_default_max_msg_size, kmbox_default_max_msgs,
+		       kmbox_default_max_bytes, kmbox_default_max_urgent,
 		       MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
 		       MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
 		return -EINVAL;
@@ -149,37 +158,69 @@ static int mbox_params_valid(struct mbox_limits *limits)
 	return 0;
 }
 
+/* The last reference to a mailbox's device is gone: free the mailbox. */
+static void mbox_dev_release(struct device *dev)
+{
+	struct mbox *mb = container_of(dev, struct mbox, dev);
+
+	kmbox_destroy(mb);
+	kfree(mb);
+	if (atomic_dec_and_test(&mbox_live))
+		wake_up(&mbox_released);
+}
+
 static void mbox_remove_devices(unsigned int count)
 {
 	while (count--) {
-		struct mbox *mb = &mailboxes[count];
+		struct mbox *mb = mailboxes[count];
 
-		device_destroy(mbox_class, mb->cdev.dev);
-		cdev_del(&mb->cdev);
-		mbox_destroy(mb);
+		cdev_device_del(&mb->cdev, &mb->dev);
+		put_device(&mb->dev);
 	}
 }
 
-static int mbox_add_device(struct mbox *mb, unsigned int index,
+/*
+ * One mailbox with its own lifetime, as cdev_device_add() expects: the
+ * struct device embedded in it is initialized first, so every error after
+ * that is a put_device(), and its release frees the mailbox.
+ */
+static int mbox_add_device(unsigned int index,
 			   const struct mbox_limits *limits)
 {
-	dev_t devt = MKDEV(MAJOR(mbox_devt), index);
+	struct mbox *mb;
 	int ret;
 
-	mbox_init(mb, index, limits);
-	cdev_init(&mb->cdev, &mbox_fops);
-	mb->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&mb->cdev, devt, 1);
+	mb = kzalloc(sizeof(*mb), GFP_KERNEL);
+	if (!mb)
+		return -ENOMEM;
+	kmbox_init(mb, index, limits);
+	device_initialize(&mb->dev);
+	atomic_inc(&mbox_live);
+	mb->dev.class = mbox_class;
+	mb->dev.devt = MKDEV(MAJOR(mbox_devt), index);
+	mb->dev.groups = mbox_groups;
+	mb->dev.release = mbox_dev_release;
+	dev_set_drvdata(&mb->dev, mb);
+	ret = dev_set_name(&mb->dev, "mbox%u", index);
 	if (ret)
-		return ret;
-	mb->dev = device_create_with_groups(mbox_class, NULL, devt, mb,
-					    mbox_groups, "mbox%u", index);
-	if (IS_ERR(mb->dev)) {
-		ret = PTR_ERR(mb->dev);
-		cdev_del(&mb->cdev);
-		return ret;
-	}
+		goto err_put;
+	cdev_init(&mb->cdev, &kmbox_fops);
+	mb->cdev.owner = THIS_MODULE;
+	ret = cdev_device_add(&mb->cdev, &mb->dev);
+	if (ret)
+		goto err_put;
+	mailboxes[index] = mb;
 	return 0;
+
+err_put:
+	put_device(&mb->dev);
+	return ret;
+}
+
+/* Wait until every mailbox is freed: their release is our code. */
+static void mbox_wait_released(void)
+{
+	wait_event(mbox_released, !atomic_read(&mbox_live));
 }
 
 static int __init mbox_module_init(void)
@@ -207,7 +248,7 @@ static int __init mbox_module_init(void)
 	}
 
 	for (i = 0; i < nr_mailboxes; i++) {
-		ret = mbox_add_device(&mailboxes[i], i, &limits);
+		ret = mbox_add_device(i, &limits);
 		if (ret)
 			goto err_devices;
 	}
@@ -218,6 +259,7 @@ static int __init mbox_module_init(void)
 
 err_devices:
 	mbox_remove_devices(i);
+	mbox_wait_released();
 	class_destroy(mbox_class);
 err_region:
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
@@ -230,6 +272,7 @@ err_free:
 static void __exit mbox_module_exit(void)
 {
 	mbox_remove_devices(nr_mailboxes);
+	mbox_wait_released();
 	class_destroy(mbox_class);
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
 	kfree(mailboxes);

@@ -8,7 +8,9 @@
 
 #include <linux/atomic.h>
 #include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -17,6 +19,7 @@
 
 struct file;
 struct pid;
+struct mbox_flushing;
 
 /*
  * One message.  The sender's identity, the payload and @time_ns are fixed
@@ -38,6 +41,11 @@ struct mbox_msg {
 	u32 flags;			/* MBOX_MSG_* */
 	u32 delivery_count;
 	u32 room;			/* payload bytes @data can hold */
+	/*
+	 * Selected by a flush while detached for copying out: discarded
+	 * instead of put back if the copy fails.  Under the mailbox lock.
+	 */
+	bool flushed;
 	char *data;			/* @inline_data, or its own allocation */
 	char inline_data[];
 };
@@ -51,6 +59,14 @@ struct mbox {
 	spinlock_t lock;		/* see above */
 	struct list_head queue;		/* normal messages, FIFO */
 	struct list_head urgent;	/* urgent messages, FIFO, read first */
+	/* Detached by kmbox_take(), being copied out to a reader. */
+	struct list_head copying;
+	/*
+	 * One flush at a time (it may drop @lock between chunks); the one
+	 * running, for kmbox_requeue() (queue.c), under @lock.
+	 */
+	struct mutex flush_lock;
+	struct mbox_flushing *flushing;
 
 	/* Limits (struct mbox_limits). */
 	u32 max_msg_size;
@@ -89,23 +105,29 @@ struct mbox {
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
-	 * reader); blocked writers wait on @wr_wait with a wake function that
-	 * only wakes those whose message fits (see queue.c); poll and epoll
-	 * wait on @poll_wait, woken with the event mask as key.
+	 * reader); poll and epoll wait on @poll_wait, woken with the event
+	 * mask as key.  Blocked writers line up on @writers (struct
+	 * mbox_writer in queue.c), in arrival order, under @lock: whoever
+	 * frees room enqueues their messages for them (see queue.c).
 	 */
 	wait_queue_head_t rd_wait;
-	wait_queue_head_t wr_wait;
 	wait_queue_head_t poll_wait;
+	struct list_head writers;
+	u32 nr_writers_waiting;		/* on @writers */
 	atomic_t readers_waiting;
-	atomic_t writers_waiting;
 
 	unsigned int index;
+	/*
+	 * @dev owns the mailbox: its release (main.c) frees it, once the
+	 * last reference is gone.  cdev_device_add() makes @cdev hold one,
+	 * and every open file holds the cdev.
+	 */
 	struct cdev cdev;
-	struct device *dev;
+	struct device dev;
 };
 
 /*
- * Messages leased to one open file in ack mode, oldest lease first.
+ * Messages leased to one open file in ack mode, in seq order.
  * Protected by the mailbox lock.  @nr also counts messages being copied
  * out to this file, so concurrent readers cannot exceed @max.
  */
@@ -119,63 +141,70 @@ struct mbox_leases {
 struct mbox_file {
 	struct mbox *mb;
 	u32 mode;			/* MBOX_MODE_*, read with READ_ONCE */
+	/*
+	 * Size of this file's last write that failed with EAGAIN, 0 once a
+	 * write succeeds: poll's EPOLLOUT means a write of that size (or of
+	 * 1 byte) would not block.  READ_ONCE/WRITE_ONCE, no lock.
+	 */
+	u32 wr_want;
 	struct mbox_leases leases;
 };
 
 /* Module-wide defaults, validated at load (main.c). */
-extern unsigned int mbox_default_max_msg_size;
-extern unsigned int mbox_default_max_msgs;
-extern unsigned long mbox_default_max_bytes;
-extern unsigned int mbox_default_max_urgent;
+extern unsigned int kmbox_default_max_msg_size;
+extern unsigned int kmbox_default_max_msgs;
+extern unsigned long kmbox_default_max_bytes;
+extern unsigned int kmbox_default_max_urgent;
 
 /* msg.c */
-struct mbox_msg *mbox_msg_alloc(size_t size);
-struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size);
-void mbox_msg_free(struct mbox_msg *msg);
-void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
-void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
-void mbox_msg_fill_header(const struct mbox_msg *msg,
-			  struct mbox_msg_header *hdr);
-void mbox_msg_free_list(struct list_head *list);
+struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);
+struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock);
+void kmbox_msg_free(struct mbox_msg *msg);
+void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
+void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
+void kmbox_msg_fill_header(const struct mbox_msg *msg,
+			   struct mbox_msg_header *hdr);
+void kmbox_msg_free_list(struct list_head *list);
 
 /* queue.c */
-void mbox_init(struct mbox *mb, unsigned int index,
-	       const struct mbox_limits *limits);
-void mbox_destroy(struct mbox *mb);
-int mbox_limits_valid(const struct mbox_limits *limits);
-int mbox_set_limits(struct mbox *mb, const struct mbox_limits *limits);
-void mbox_get_info(struct mbox *mb, struct mbox_info *info);
+void kmbox_init(struct mbox *mb, unsigned int index,
+		const struct mbox_limits *limits);
+void kmbox_destroy(struct mbox *mb);
+int kmbox_limits_valid(const struct mbox_limits *limits);
+int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *limits);
+void kmbox_get_info(struct mbox *mb, struct mbox_info *info);
 
-int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock);
+int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock);
 struct mbox_flush_sel {
 	u32 flags;			/* MBOX_FLUSH_* */
 	u64 up_to_seq;
 	kuid_t opener_uid;
 };
 
-int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
-			const struct mbox_flush_sel *sel,
+int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
+			 const struct mbox_flush_sel *sel,
 			struct mbox_flush *result, u64 *seq);
-void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		struct mbox_flush *result);
+void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		 struct mbox_flush *result);
 
-struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
-			   bool nonblock, struct mbox_leases *leases);
-void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
-		  struct mbox_leases *leases);
-void mbox_consume(struct mbox *mb, struct mbox_msg *msg);
-void mbox_leases_init(struct mbox_leases *leases);
-void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
-		struct mbox_leases *leases);
-int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-	     bool up_to);
-int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-		 bool up_to);
-int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
-u32 mbox_next_size(struct mbox *mb);
-__poll_t mbox_poll_mask(struct mbox *mb);
+struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
+			    bool nonblock, struct mbox_leases *leases);
+void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
+		   struct mbox_leases *leases);
+void kmbox_consume(struct mbox *mb, struct mbox_msg *msg);
+void kmbox_leases_init(struct mbox_leases *leases);
+void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
+		 struct mbox_leases *leases);
+int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+	      bool up_to);
+int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+		  bool up_to);
+void kmbox_mode_changed(struct mbox *mb);
+int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
+u32 kmbox_next_size(struct mbox *mb);
+__poll_t kmbox_poll_mask(struct mbox *mb, u32 wr_want);
 
 /* fops.c */
-extern const struct file_operations mbox_fops;
+extern const struct file_operations kmbox_fops;
 
 #endif /* _MBOX_INTERNAL_H */

@@ -23,23 +23,34 @@
  * 64 KiB one 16 pages and not 32 (every byte allocated is also zeroed on
  * kernels with init_on_alloc, Debian's default).  kvmalloc() lets large
  * payloads fall back to vmalloc instead of failing on fragmented memory.
+ *
+ * The size is the user's: a failure is the caller's ENOMEM, never a
+ * kernel warning (__GFP_NOWARN).  A non-blocking write (O_NONBLOCK,
+ * IOCB_NOWAIT) does not enter full reclaim: __GFP_NORETRY makes one light
+ * attempt, no retries and no OOM killer, and a large payload is taken
+ * only physically contiguous that way, without kvmalloc()'s vmalloc
+ * fallback (which does not support __GFP_NORETRY and reclaims fully).
  */
 #define MBOX_MSG_INLINE_MAX	(PAGE_SIZE - sizeof(struct mbox_msg))
 
-struct mbox_msg *mbox_msg_alloc(size_t size)
+struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
 {
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 	bool inline_data = size <= MBOX_MSG_INLINE_MAX;
 	struct mbox_msg *msg;
 
+	if (nonblock)
+		gfp |= __GFP_NORETRY;
 	msg = kmalloc(inline_data ? struct_size(msg, inline_data, size) :
-		      sizeof(*msg), GFP_KERNEL_ACCOUNT);
+		      sizeof(*msg), gfp);
 	if (!msg)
 		return NULL;
 	memset(msg, 0, sizeof(*msg));
 	if (inline_data) {
 		msg->data = msg->inline_data;
 	} else {
-		msg->data = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+		/* kvfree() frees either. */
+		msg->data = nonblock ? kmalloc(size, gfp) : kvmalloc(size, gfp);
 		if (!msg->data) {
 			kfree(msg);
 			return NULL;
@@ -67,19 +78,19 @@ static void mbox_msg_release(struct mbox_msg *msg)
 #define MBOX_SPARE_MAX_ROOM	PAGE_SIZE
 
 /* A message for @size bytes: @mb's spare if it fits well, else a new one. */
-struct mbox_msg *mbox_msg_get(struct mbox *mb, size_t size)
+struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 {
 	struct mbox_msg *msg = xchg(&mb->spare, NULL);
 	char *data;
 	u32 room;
 
 	if (!msg)
-		return mbox_msg_alloc(size);
+		return kmbox_msg_alloc(size, nonblock);
 	/* Too small, or so big that a small message would waste it. */
 	if (msg->room < size || msg->room / 4 > size) {
 		if (cmpxchg(&mb->spare, NULL, msg))
 			mbox_msg_release(msg);
-		return mbox_msg_alloc(size);
+		return kmbox_msg_alloc(size, nonblock);
 	}
 	room = msg->room;
 	data = msg->data;
@@ -99,14 +110,14 @@ static void mbox_msg_put_pids(struct mbox_msg *msg)
 	msg->tid = NULL;
 }
 
-void mbox_msg_free(struct mbox_msg *msg)
+void kmbox_msg_free(struct mbox_msg *msg)
 {
 	mbox_msg_put_pids(msg);
 	mbox_msg_release(msg);
 }
 
 /* Free @msg, or keep it as @mb's spare if there is none and it is small. */
-void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
+void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
 	mbox_msg_put_pids(msg);
 	if (msg->room <= MBOX_SPARE_MAX_ROOM && !READ_ONCE(mb->spare) &&
@@ -115,13 +126,13 @@ void mbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 	mbox_msg_release(msg);
 }
 
-void mbox_msg_free_list(struct list_head *list)
+void kmbox_msg_free_list(struct list_head *list)
 {
 	struct mbox_msg *msg, *tmp;
 
 	list_for_each_entry_safe(msg, tmp, list, node) {
 		list_del(&msg->node);
-		mbox_msg_free(msg);
+		kmbox_msg_free(msg);
 		cond_resched();
 	}
 }
@@ -132,7 +143,7 @@ void mbox_msg_free_list(struct list_head *list)
  * pids are kept as references and translated at read time, so each reader
  * sees them in its own pid namespace.
  */
-void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
+void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 {
 	const struct cred *fcred = file->f_cred;
 
@@ -154,8 +165,8 @@ void mbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 }
 
 /* Fill @hdr as the current task (the reader) must see it. */
-void mbox_msg_fill_header(const struct mbox_msg *msg,
-			  struct mbox_msg_header *hdr)
+void kmbox_msg_fill_header(const struct mbox_msg *msg,
+			   struct mbox_msg_header *hdr)
 {
 	struct user_namespace *ns = current_user_ns();
 	struct pid_namespace *pid_ns = task_active_pid_ns(current);

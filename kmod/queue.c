@@ -2,9 +2,9 @@
 /*
  * mbox: the queue core.  Everything here works on one struct mbox under its
  * spinlock and never sleeps, allocates or touches user memory while holding
- * it: messages are allocated and filled before mbox_enqueue(), and
- * mbox_take() detaches a message so the caller copies it out unlocked and
- * then either consumes it or puts it back with mbox_requeue().
+ * it: messages are allocated and filled before kmbox_enqueue(), and
+ * kmbox_take() detaches a message so the caller copies it out unlocked and
+ * then either consumes it or puts it back with kmbox_requeue().
  */
 #include <linux/errno.h>
 #include <linux/kernel.h>
@@ -17,17 +17,20 @@
 
 #include "mbox_internal.h"
 
-void mbox_init(struct mbox *mb, unsigned int index,
-	       const struct mbox_limits *limits)
+void kmbox_init(struct mbox *mb, unsigned int index,
+		const struct mbox_limits *limits)
 {
 	spin_lock_init(&mb->lock);
 	INIT_LIST_HEAD(&mb->queue);
 	INIT_LIST_HEAD(&mb->urgent);
+	INIT_LIST_HEAD(&mb->copying);
+	mutex_init(&mb->flush_lock);
+	mb->flushing = NULL;
 	init_waitqueue_head(&mb->rd_wait);
-	init_waitqueue_head(&mb->wr_wait);
 	init_waitqueue_head(&mb->poll_wait);
+	INIT_LIST_HEAD(&mb->writers);
+	mb->nr_writers_waiting = 0;
 	atomic_set(&mb->readers_waiting, 0);
-	atomic_set(&mb->writers_waiting, 0);
 	mb->max_msg_size = limits->max_msg_size;
 	mb->max_msgs = limits->max_msgs;
 	mb->max_bytes = limits->max_bytes;
@@ -38,17 +41,18 @@ void mbox_init(struct mbox *mb, unsigned int index,
 }
 
 /* Only once no file can reach @mb any more (module unload). */
-void mbox_destroy(struct mbox *mb)
+void kmbox_destroy(struct mbox *mb)
 {
-	mbox_msg_free_list(&mb->urgent);
-	mbox_msg_free_list(&mb->queue);
+	kmbox_msg_free_list(&mb->urgent);
+	kmbox_msg_free_list(&mb->queue);
 	if (mb->spare)
-		mbox_msg_free(mb->spare);
+		kmbox_msg_free(mb->spare);
 	mb->spare = NULL;
+	mutex_destroy(&mb->flush_lock);
 }
 
 /* Check a complete set of limits; 0 = valid, else -EINVAL. */
-int mbox_limits_valid(const struct mbox_limits *l)
+int kmbox_limits_valid(const struct mbox_limits *l)
 {
 	if (l->max_msg_size < 1 || l->max_msg_size > MBOX_MAX_MSG_SIZE_LIMIT)
 		return -EINVAL;
@@ -83,71 +87,6 @@ static bool mbox_fits_locked(struct mbox *mb, size_t size)
 			 size);
 }
 
-/*
- * Waking blocked writers.  Each blocked writer waits for room for its own
- * message, whose size it knows.  A plain exclusive wake-up could pick a
- * writer whose message still does not fit while a smaller one behind it
- * would, and waking them all is a thundering herd.  So the waker passes a
- * snapshot of the space as the key, and the wake function wakes, in FIFO
- * order, exactly the writers whose messages fit in what the writers woken
- * before them have not yet claimed.
- */
-struct mbox_space {
-	u32 nr_msgs;
-	u64 nr_bytes;
-	u32 max_msgs;
-	u64 max_bytes;
-};
-
-struct mbox_writer_wait {
-	struct wait_queue_entry wq;
-	size_t size;
-	/*
-	 * Set under the mailbox lock once this writer's message is queued:
-	 * it may still sit on the wait queue until finish_wait(), and must
-	 * not be counted again against a snapshot that already holds it.
-	 */
-	bool queued;
-};
-
-static int mbox_writer_wake(struct wait_queue_entry *wq, unsigned int mode,
-			    int sync, void *key)
-{
-	struct mbox_writer_wait *w = container_of(wq, struct mbox_writer_wait,
-						  wq);
-	struct mbox_space *space = key;
-
-	if (READ_ONCE(w->queued))
-		return 0;
-	if (!mbox_fits(space->nr_msgs, space->nr_bytes, space->max_msgs,
-		       space->max_bytes, w->size))
-		return 0;
-	space->nr_msgs++;
-	space->nr_bytes += w->size;
-	return autoremove_wake_function(wq, mode, sync, NULL);
-}
-
-/* The caller has checked, after a full barrier, that writers may wait. */
-static void __mbox_wake_writers(struct mbox *mb)
-{
-	struct mbox_space space;
-
-	spin_lock(&mb->lock);
-	space.nr_msgs = mb->nr_msgs;
-	space.nr_bytes = mb->nr_bytes;
-	space.max_msgs = mb->max_msgs;
-	space.max_bytes = mb->max_bytes;
-	spin_unlock(&mb->lock);
-	/* nr_exclusive 0: the wake function alone decides whom to wake. */
-	__wake_up(&mb->wr_wait, TASK_INTERRUPTIBLE, 0, &space);
-}
-
-static void mbox_wake_writers(struct mbox *mb)
-{
-	if (wq_has_sleeper(&mb->wr_wait))
-		__mbox_wake_writers(mb);
-}
-
 static void mbox_wake_poll(struct mbox *mb, __poll_t events)
 {
 	if (wq_has_sleeper(&mb->poll_wait))
@@ -169,20 +108,6 @@ static void mbox_wake_readers(struct mbox *mb, __poll_t events)
 	/* Ordered by the smp_mb() above. */
 	if (waitqueue_active(&mb->poll_wait))
 		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
-}
-
-/* Space was freed: the writers it lets through and every poller. */
-static void mbox_space_freed(struct mbox *mb)
-{
-	/* Pairs with set_current_state() in prepare_to_wait*(). */
-	smp_mb();
-	/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
-	if (waitqueue_active(&mb->wr_wait))
-		__mbox_wake_writers(mb);
-	/* Ordered by the smp_mb() above. */
-	if (waitqueue_active(&mb->poll_wait))
-		wake_up_interruptible_sync_poll(&mb->poll_wait,
-						EPOLLOUT | EPOLLWRNORM);
 }
 
 /* Account @msg as readable; the caller has put it on its list. */
@@ -244,11 +169,97 @@ static void mbox_publish_locked(struct mbox *mb, struct mbox_msg *msg)
 }
 
 /*
+ * Blocked writers.  A writer whose message does not fit, or that finds
+ * other writers already waiting, lines up on mb->writers with its message
+ * and sleeps.  Whoever frees room (a read, an ack, a flush, new limits, a
+ * waiting writer giving up) calls mbox_serve_writers_locked() in the same
+ * hold of the lock: it enqueues the waiting writers' messages for them, in
+ * arrival order, as long as the first one fits, and wakes them with their
+ * message already queued (ipc/mqueue.c's pipelined send).  So room freed
+ * for a writer is never lost to another (a woken writer has nothing left
+ * to retry), and no writer passes one that waits: a large message is not
+ * starved by a stream of small ones.  The price is head-of-line blocking:
+ * a small message waits behind a large one that does not fit yet.
+ *
+ * @queued is set and the task woken under the lock, and the waiter only
+ * looks at @queued under the lock, so the waker never touches an entry
+ * (on the waiter's stack) that its owner may have left.
+ */
+struct mbox_writer {
+	struct list_head node;		/* on mb->writers */
+	struct task_struct *task;
+	struct mbox_msg *msg;
+	bool queued;
+};
+
+/* Charge @msg against the limits and publish it (it fits). */
+static void mbox_charge_publish_locked(struct mbox *mb, struct mbox_msg *msg)
+{
+	mb->nr_msgs++;
+	mb->nr_bytes += msg->size;
+	mbox_publish_locked(mb, msg);
+}
+
+/*
+ * Enqueue the messages of the waiting writers that fit now, first come
+ * first served, stopping at the first that does not.  Returns how many.
+ */
+static unsigned int mbox_serve_writers_locked(struct mbox *mb)
+{
+	struct mbox_writer *w;
+	unsigned int served = 0;
+
+	lockdep_assert_held(&mb->lock);
+	while (!list_empty(&mb->writers)) {
+		w = list_first_entry(&mb->writers, struct mbox_writer, node);
+		if (!mbox_fits_locked(mb, w->msg->size))
+			break;
+		/* Its time is when it is queued, as for a writer that did not wait. */
+		w->msg->time_ns = ktime_get_real_ns();
+		mbox_charge_publish_locked(mb, w->msg);
+		list_del_init(&w->node);
+		mb->nr_writers_waiting--;
+		w->queued = true;
+		wake_up_process(w->task);
+		served++;
+	}
+	return served;
+}
+
+/* Whether a non-blocking write of @size would succeed now. */
+static bool mbox_writable_locked(struct mbox *mb, size_t size)
+{
+	return list_empty(&mb->writers) && mbox_fits_locked(mb, size);
+}
+
+/*
+ * After room was freed and mbox_serve_writers_locked() enqueued @served
+ * messages: wake a reader for them, and the pollers.
+ */
+static void mbox_room_freed(struct mbox *mb, unsigned int served)
+{
+	__poll_t events = EPOLLOUT | EPOLLWRNORM;
+
+	/* Pairs with set_current_state() in prepare_to_wait*(). */
+	smp_mb();
+	if (served) {
+		events |= EPOLLIN | EPOLLRDNORM;
+		/* Ordered by the smp_mb() above, as in wq_has_sleeper(). */
+		if (waitqueue_active(&mb->rd_wait))
+			wake_up_interruptible_sync(&mb->rd_wait);
+	}
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait, events);
+}
+
+/*
  * Apply @req (0 fields = unchanged) atomically: either every field changes
  * or, if the result is invalid, none.
  */
-int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
+int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 {
+	unsigned int served = 0;
 	struct mbox_limits l;
 	int ret;
 
@@ -258,26 +269,27 @@ int mbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.max_bytes = req->max_bytes ?: mb->max_bytes;
 	l.max_urgent = req->max_urgent ?: mb->max_urgent;
 	l.reserved = 0;
-	ret = mbox_limits_valid(&l);
+	ret = kmbox_limits_valid(&l);
 	if (!ret) {
 		mb->max_msg_size = l.max_msg_size;
 		mb->max_msgs = l.max_msgs;
 		mb->max_bytes = l.max_bytes;
 		mb->max_urgent = l.max_urgent;
+		served = mbox_serve_writers_locked(mb);
 	}
 	spin_unlock(&mb->lock);
 	if (!ret)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 	return ret;
 }
 
-void mbox_get_info(struct mbox *mb, struct mbox_info *info)
+void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->index = mb->index;
 	info->readers_waiting = atomic_read(&mb->readers_waiting);
-	info->writers_waiting = atomic_read(&mb->writers_waiting);
 	spin_lock(&mb->lock);
+	info->writers_waiting = mb->nr_writers_waiting;
 	info->max_msg_size = mb->max_msg_size;
 	info->max_msgs = mb->max_msgs;
 	info->max_bytes = mb->max_bytes;
@@ -294,81 +306,65 @@ void mbox_get_info(struct mbox *mb, struct mbox_info *info)
 	spin_unlock(&mb->lock);
 }
 
-/* Enqueue @msg if it fits right now. */
-static bool mbox_try_enqueue(struct mbox *mb, struct mbox_msg *msg,
-			     struct mbox_writer_wait *w)
+/*
+ * Enqueue a normal message, waiting for room unless @nonblock.  It goes in
+ * at once only if it fits and no other writer waits; else a non-blocking
+ * write is -EAGAIN, and a blocking one lines up behind the waiting writers
+ * (see struct mbox_writer).  On success the mailbox owns @msg; on error
+ * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
+ */
+int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 {
-	bool fits;
+	struct mbox_writer w;
+	unsigned int served;
+	bool head;
 
 	mbox_stamp_time(msg);
 	spin_lock(&mb->lock);
-	fits = mbox_fits_locked(mb, msg->size);
-	if (fits) {
-		mb->nr_msgs++;
-		mb->nr_bytes += msg->size;
-		mbox_publish_locked(mb, msg);
-		WRITE_ONCE(w->queued, true);
-	}
-	spin_unlock(&mb->lock);
-	return fits;
-}
-
-/*
- * Enqueue a normal message, waiting for room unless @nonblock.  On success
- * the mailbox owns @msg; on error (-EAGAIN, -ERESTARTSYS) the caller still
- * does, and nothing was queued.
- */
-int mbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
-{
-	struct mbox_writer_wait w = { .size = msg->size };
-	bool waited = false;
-	int ret;
-
-	init_wait_entry(&w.wq, WQ_FLAG_EXCLUSIVE);
-	w.wq.func = mbox_writer_wake;
-
-	for (;;) {
-		/*
-		 * Once waiting, get (back) on the queue and set the task
-		 * state before checking, so no wake-up can be missed.  A
-		 * signal still gets one last try: we may have been woken
-		 * for space that nobody else was told about.
-		 */
-		if (waited) {
-			ret = prepare_to_wait_event(&mb->wr_wait, &w.wq,
-						    TASK_INTERRUPTIBLE);
-			if (ret) {
-				if (mbox_try_enqueue(mb, msg, &w))
-					ret = 0;
-				break;
-			}
-		}
-		if (mbox_try_enqueue(mb, msg, &w)) {
-			ret = 0;
-			break;
-		}
-		if (nonblock) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!waited) {
-			atomic_inc(&mb->writers_waiting);
-			waited = true;
-			continue;
-		}
-		schedule();
-	}
-
-	if (waited) {
-		finish_wait(&mb->wr_wait, &w.wq);
-		atomic_dec(&mb->writers_waiting);
-		/* Leaving without the space a wake-up counted on: pass it on. */
-		if (ret)
-			mbox_wake_writers(mb);
-	}
-	if (!ret)
+	if (mbox_writable_locked(mb, msg->size)) {
+		mbox_charge_publish_locked(mb, msg);
+		spin_unlock(&mb->lock);
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
-	return ret;
+		return 0;
+	}
+	if (nonblock) {
+		spin_unlock(&mb->lock);
+		return -EAGAIN;
+	}
+
+	w.task = current;
+	w.msg = msg;
+	w.queued = false;
+	list_add_tail(&w.node, &mb->writers);
+	mb->nr_writers_waiting++;
+	for (;;) {
+		/* The waker sets @queued and wakes us under the lock. */
+		__set_current_state(TASK_INTERRUPTIBLE);
+		spin_unlock(&mb->lock);
+		schedule();
+		spin_lock(&mb->lock);
+		if (w.queued) {
+			spin_unlock(&mb->lock);
+			/* The waker woke the readers. */
+			return 0;
+		}
+		if (signal_pending(current))
+			break;
+	}
+
+	/*
+	 * Interrupted, nothing queued.  If we were first in line, the
+	 * writers behind us may fit: serve them, and tell the pollers, who
+	 * could not write while we waited.
+	 */
+	head = mb->writers.next == &w.node;
+	list_del(&w.node);
+	mb->nr_writers_waiting--;
+	served = head ? mbox_serve_writers_locked(mb) : 0;
+	spin_unlock(&mb->lock);
+	if (head)
+		mbox_room_freed(mb, served);
+	return -ERESTARTSYS;
 }
 
 static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
@@ -382,42 +378,140 @@ static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
 	return true;
 }
 
-/* Move the messages @sel selects from @from to @to, uncharging them. */
-static void mbox_flush_list_locked(struct mbox *mb, struct list_head *from,
-				   const struct mbox_flush_sel *sel,
-				   struct list_head *to,
-				   struct mbox_flush *result)
+/*
+ * A flush removes the selected messages that are queued when it starts
+ * (seq <= @last).  Selective flushes walk the normal queue in chunks of
+ * MBOX_FLUSH_CHUNK messages and drop the lock between chunks, so that a
+ * FLUSH_MINE over a million messages (which a write-only file may do)
+ * never holds the lock long; meanwhile @mb->flushing points here, and
+ * kmbox_requeue() discards a selected message whose copy failed.  One
+ * flush at a time per mailbox (@mb->flush_lock), so at most one cursor
+ * is ever on the queue.
+ */
+struct mbox_flushing {
+	const struct mbox_flush_sel *sel;
+	u64 last;
+	struct list_head doomed;
+	struct mbox_flush *result;
+};
+
+#define MBOX_FLUSH_CHUNK	256
+
+static bool mbox_flushing_selects(const struct mbox_flushing *f,
+				  const struct mbox_msg *msg)
+{
+	return msg->seq <= f->last && mbox_flush_selects(f->sel, msg);
+}
+
+/*
+ * The cursor a chunked flush leaves in the queue while it drops the lock:
+ * a message-shaped entry of size 0 (no real message is empty), whose seq
+ * keeps the queue in seq order for kmbox_requeue() and kmbox_unlease().
+ */
+static bool mbox_is_cursor(const struct mbox_msg *msg)
+{
+	return !msg->size;
+}
+
+static void mbox_flush_one_locked(struct mbox *mb, struct mbox_msg *msg,
+				  struct mbox_flushing *f)
+{
+	mbox_unlink_locked(mb, msg);
+	mbox_uncharge_locked(mb, msg);
+	list_add_tail(&msg->node, &f->doomed);
+	f->result->flushed_msgs++;
+	f->result->flushed_bytes += msg->size;
+	mb->flushed_msgs++;
+	mb->flushed_bytes += msg->size;
+}
+
+/* The urgent list: at most MBOX_MAX_URGENT_LIMIT messages, in seq order. */
+static void mbox_flush_urgent_locked(struct mbox *mb, struct mbox_flushing *f)
 {
 	struct mbox_msg *msg, *tmp;
 
-	list_for_each_entry_safe(msg, tmp, from, node) {
-		if (!mbox_flush_selects(sel, msg))
-			continue;
-		mbox_unlink_locked(mb, msg);
-		mbox_uncharge_locked(mb, msg);
-		list_add_tail(&msg->node, to);
-		result->flushed_msgs++;
-		result->flushed_bytes += msg->size;
+	list_for_each_entry_safe(msg, tmp, &mb->urgent, node) {
+		if (msg->seq > f->last)
+			break;
+		if (mbox_flush_selects(f->sel, msg))
+			mbox_flush_one_locked(mb, msg, f);
 	}
 }
 
 /*
- * Remove what @sel selects into @to (freed by the caller, unlocked, so a
- * flush of 100 000 messages does not hold the lock while freeing them).
+ * The normal queue, in seq order: stop at the first message past the
+ * bound.  Between chunks the lock is dropped, the writers the freed room
+ * lets in are served, waiters are woken and the chunk's messages freed
+ * (time outside the lock in which others take it: a virtualized guest's
+ * spinlock, virt_spin_lock(), is not fair); the cursor marks the place.
+ * Called and returns with the lock held.
  */
-static void mbox_flush_locked(struct mbox *mb,
-			      const struct mbox_flush_sel *sel,
-			      struct list_head *to, struct mbox_flush *result)
+static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
+{
+	struct mbox_msg cursor = { .size = 0 };
+	struct mbox_msg *msg, *next;
+	unsigned int n = 0, served;
+	LIST_HEAD(chunk);
+
+	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
+	while (&msg->node != &mb->queue && msg->seq <= f->last) {
+		next = list_next_entry(msg, node);
+		if (mbox_flush_selects(f->sel, msg))
+			mbox_flush_one_locked(mb, msg, f);
+		msg = next;
+		if (++n % MBOX_FLUSH_CHUNK || &msg->node == &mb->queue)
+			continue;
+		/* Keep the queue in seq order around the cursor. */
+		cursor.seq = msg->seq - 1;
+		list_add_tail(&cursor.node, &msg->node);
+		served = mbox_serve_writers_locked(mb);
+		list_splice_init(&f->doomed, &chunk);
+		spin_unlock(&mb->lock);
+		mbox_room_freed(mb, served);
+		kmbox_msg_free_list(&chunk);
+		cond_resched();
+		spin_lock(&mb->lock);
+		msg = list_next_entry(&cursor, node);
+		list_del(&cursor.node);
+	}
+}
+
+/*
+ * Messages being copied out to readers are on no queue: a flush cannot
+ * remove them, and if the copy succeeds they were read before the flush.
+ * But if the copy fails they must not come back (behind an urgent abort,
+ * say): mark those the flush selects, and kmbox_requeue() discards them.
+ * The list holds one message per read in progress.
+ */
+static void mbox_flush_copying_locked(struct mbox *mb, struct mbox_flushing *f)
+{
+	struct mbox_msg *msg;
+
+	list_for_each_entry(msg, &mb->copying, node)
+		if (mbox_flushing_selects(f, msg))
+			msg->flushed = true;
+}
+
+/*
+ * Remove what @f->sel selects into @f->doomed (freed by the caller,
+ * unlocked, so a flush of 100 000 messages does not hold the lock while
+ * freeing them).  Called with @mb->flush_lock and the lock held; a
+ * selective flush drops the lock between chunks (see above).
+ */
+static void mbox_flush_locked(struct mbox *mb, struct mbox_flushing *f)
 {
 	lockdep_assert_held(&mb->lock);
-	result->flushed_msgs = 0;
-	result->flushed_bytes = 0;
-	if (!sel->flags) {
+	lockdep_assert_held(&mb->flush_lock);
+	f->result->flushed_msgs = 0;
+	f->result->flushed_bytes = 0;
+	f->last = mb->next_seq - 1;
+	if (!f->sel->flags) {
 		/* Everything: splice the lists whole, O(1). */
-		result->flushed_msgs = mb->nr_urgent_ready + mb->nr_ready;
-		result->flushed_bytes = mb->urgent_ready_bytes + mb->ready_bytes;
-		list_splice_tail_init(&mb->urgent, to);
-		list_splice_tail_init(&mb->queue, to);
+		f->result->flushed_msgs = mb->nr_urgent_ready + mb->nr_ready;
+		f->result->flushed_bytes = mb->urgent_ready_bytes +
+					   mb->ready_bytes;
+		list_splice_tail_init(&mb->urgent, &f->doomed);
+		list_splice_tail_init(&mb->queue, &f->doomed);
 		/* What stays charged is being copied out to a reader. */
 		mb->nr_urgent -= mb->nr_urgent_ready;
 		mb->nr_msgs -= mb->nr_ready;
@@ -426,28 +520,51 @@ static void mbox_flush_locked(struct mbox *mb,
 		mb->nr_ready = 0;
 		mb->urgent_ready_bytes = 0;
 		mb->ready_bytes = 0;
+		mb->flushed_msgs += f->result->flushed_msgs;
+		mb->flushed_bytes += f->result->flushed_bytes;
 	} else {
-		mbox_flush_list_locked(mb, &mb->urgent, sel, to, result);
-		mbox_flush_list_locked(mb, &mb->queue, sel, to, result);
+		if (f->sel->flags & MBOX_FLUSH_UP_TO_SEQ)
+			f->last = min(f->last, f->sel->up_to_seq);
+		mbox_flush_urgent_locked(mb, f);
+		mb->flushing = f;
+		mbox_flush_queue_locked(mb, f);
+		mb->flushing = NULL;
 	}
-	mb->flushed_msgs += result->flushed_msgs;
-	mb->flushed_bytes += result->flushed_bytes;
+	mbox_flush_copying_locked(mb, f);
 }
 
-void mbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		struct mbox_flush *result)
+static void mbox_flushing_init(struct mbox_flushing *f,
+			       const struct mbox_flush_sel *sel,
+			       struct mbox_flush *result)
 {
-	LIST_HEAD(doomed);
-
-	spin_lock(&mb->lock);
-	mbox_flush_locked(mb, sel, &doomed, result);
-	spin_unlock(&mb->lock);
-	if (result->flushed_msgs)
-		mbox_space_freed(mb);
-	mbox_msg_free_list(&doomed);
+	f->sel = sel;
+	f->result = result;
+	INIT_LIST_HEAD(&f->doomed);
 }
 
-/* How many queued urgent messages @sel would flush (at most max_urgent). */
+void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		 struct mbox_flush *result)
+{
+	struct mbox_flushing f;
+	unsigned int served = 0;
+
+	mbox_flushing_init(&f, sel, result);
+	mutex_lock(&mb->flush_lock);
+	spin_lock(&mb->lock);
+	mbox_flush_locked(mb, &f);
+	if (result->flushed_msgs)
+		served = mbox_serve_writers_locked(mb);
+	spin_unlock(&mb->lock);
+	mutex_unlock(&mb->flush_lock);
+	if (result->flushed_msgs)
+		mbox_room_freed(mb, served);
+	kmbox_msg_free_list(&f.doomed);
+}
+
+/*
+ * How many queued urgent messages @sel would flush: a walk of at most
+ * MBOX_MAX_URGENT_LIMIT messages, in seq order.
+ */
 static u32 mbox_urgent_selected_locked(struct mbox *mb,
 				       const struct mbox_flush_sel *sel)
 {
@@ -456,26 +573,39 @@ static u32 mbox_urgent_selected_locked(struct mbox *mb,
 
 	if (!sel)
 		return 0;
-	list_for_each_entry(msg, &mb->urgent, node)
+	list_for_each_entry(msg, &mb->urgent, node) {
+		if ((sel->flags & MBOX_FLUSH_UP_TO_SEQ) &&
+		    msg->seq > sel->up_to_seq)
+			break;
 		n += mbox_flush_selects(sel, msg);
+	}
 	return n;
 }
 
 /*
  * Enqueue an urgent message, after the flush @sel describes if @sel is not
- * NULL, both under one hold of the lock.  Never blocks: the urgent reserve
- * full is -EAGAIN, and then nothing was flushed either.  Its seq is
- * returned in @seq: once the lock is dropped a reader may already have
- * consumed and freed @msg.
+ * NULL.  Never blocks on the mailbox: the urgent reserve full is -EAGAIN,
+ * and then nothing was flushed either.  The message's slot in the reserve
+ * is taken first; a selective flush may drop the lock between chunks (a
+ * reader may then read a selected message: its read came before the
+ * urgent message), and the message is published in the same hold of the
+ * lock as the flush's last chunk and the marking of the messages being
+ * copied, so no read that starts after it can return a flushed message.
+ * Its seq is returned in @seq: once the lock is dropped a reader may
+ * already have consumed and freed @msg.
  */
-int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
-			const struct mbox_flush_sel *sel,
-			struct mbox_flush *result, u64 *seq)
+int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
+			 const struct mbox_flush_sel *sel,
+			 struct mbox_flush *result, u64 *seq)
 {
-	LIST_HEAD(doomed);
+	struct mbox_flushing f;
+	unsigned int served = 0;
 	int ret = -EAGAIN;
 
+	mbox_flushing_init(&f, sel, result);
 	mbox_stamp_time(msg);
+	if (sel)
+		mutex_lock(&mb->flush_lock);
 	spin_lock(&mb->lock);
 	/*
 	 * All or nothing: without room for the message even after the
@@ -483,32 +613,43 @@ int mbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	 */
 	if (mb->nr_urgent - mbox_urgent_selected_locked(mb, sel) <
 	    mb->max_urgent) {
-		if (sel)
-			mbox_flush_locked(mb, sel, &doomed, result);
 		msg->flags |= MBOX_MSG_URGENT;
 		mb->nr_urgent++;
+		if (sel)
+			mbox_flush_locked(mb, &f);
 		mbox_publish_locked(mb, msg);
 		*seq = msg->seq;
+		/* Writers served after the urgent message: their seqs follow. */
+		if (sel && result->flushed_msgs)
+			served = mbox_serve_writers_locked(mb);
 		ret = 0;
 	}
 	spin_unlock(&mb->lock);
+	if (sel)
+		mutex_unlock(&mb->flush_lock);
 
 	if (!ret)
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
-		mbox_space_freed(mb);
-	mbox_msg_free_list(&doomed);
+		mbox_room_freed(mb, served);
+	kmbox_msg_free_list(&f.doomed);
 	return ret;
 }
 
 static struct mbox_msg *mbox_first_locked(struct mbox *mb)
 {
+	struct mbox_msg *msg;
+
 	lockdep_assert_held(&mb->lock);
 	if (mb->nr_urgent_ready)
 		return list_first_entry(&mb->urgent, struct mbox_msg, node);
-	if (mb->nr_ready)
-		return list_first_entry(&mb->queue, struct mbox_msg, node);
-	return NULL;
+	if (!mb->nr_ready)
+		return NULL;
+	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
+	/* At most one flush cursor, and a real message follows it. */
+	if (unlikely(mbox_is_cursor(msg)))
+		msg = list_next_entry(msg, node);
+	return msg;
 }
 
 static bool mbox_readable(struct mbox *mb)
@@ -526,15 +667,15 @@ static void mbox_pass_wakeup(struct mbox *mb)
 /*
  * Detach the next message for a reader with @room bytes of buffer, waiting
  * for one unless @nonblock; @hdr_size bytes of header go before the
- * payload.  The message stays charged until mbox_consume(), mbox_lease()
- * or mbox_requeue().  With @leases (ack mode), the file's lease count is
+ * payload.  The message stays charged until kmbox_consume(), kmbox_lease()
+ * or kmbox_requeue().  With @leases (ack mode), the file's lease count is
  * reserved here, under the lock, so that concurrent readers of one file
  * never hold more than its maximum.  Errors: -EAGAIN (also when @leases is
  * full), -ERESTARTSYS, and -EMSGSIZE when the next message does not fit
  * in @room (it stays queued).
  */
-struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
-			   bool nonblock, struct mbox_leases *leases)
+struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
+			    bool nonblock, struct mbox_leases *leases)
 {
 	struct mbox_msg *msg;
 	bool waited = false;
@@ -571,6 +712,7 @@ struct mbox_msg *mbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 		goto out;
 	}
 	mbox_unlink_locked(mb, msg);
+	list_add_tail(&msg->node, &mb->copying);
 	msg->delivery_count++;
 	if (leases)
 		leases->nr++;
@@ -589,7 +731,12 @@ out:
 	return ret ? ERR_PTR(ret) : msg;
 }
 
-/* Insert @msg into @list keeping seq order: it goes back where it was. */
+/*
+ * Insert @msg into @list keeping seq order: it goes back where it was.
+ * It was taken from the head, so the walk passes only messages older than
+ * it that came back meanwhile (other failed copies, handed-back leases),
+ * and stops at the first seq past it.
+ */
 static void mbox_insert_by_seq(struct list_head *list, struct mbox_msg *msg)
 {
 	struct mbox_msg *pos;
@@ -620,25 +767,48 @@ static __poll_t mbox_readable_events(const struct mbox_msg *msg)
 }
 
 /*
- * Put back a message mbox_take() detached but could not deliver (the copy
- * out faulted): it was not delivered, and it releases its lease slot.
+ * Put back a message kmbox_take() detached but could not deliver (the copy
+ * out faulted): it was not delivered, and it releases its lease slot.  A
+ * message a flush selected meanwhile is discarded instead, counted as
+ * flushed: it was due to be removed with the others.
  */
-void mbox_requeue(struct mbox *mb, struct mbox_msg *msg,
-		  struct mbox_leases *leases)
+void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
+		   struct mbox_leases *leases)
 {
 	/* Once back on the queue, @msg may be read and freed at once. */
 	__poll_t events = mbox_readable_events(msg);
+	bool urgent = msg->flags & MBOX_MSG_URGENT;
+	unsigned int served = 0;
+	bool flushed;
 
 	spin_lock(&mb->lock);
+	list_del_init(&msg->node);
 	msg->delivery_count--;
 	if (leases)
 		leases->nr--;
-	mbox_return_locked(mb, msg);
+	/* Marked by a finished flush, or selected by the one running. */
+	flushed = msg->flushed ||
+		  (mb->flushing && mbox_flushing_selects(mb->flushing, msg));
+	if (flushed) {
+		mbox_uncharge_locked(mb, msg);
+		mb->flushed_msgs++;
+		mb->flushed_bytes += msg->size;
+		if (!urgent)
+			served = mbox_serve_writers_locked(mb);
+	} else {
+		mbox_return_locked(mb, msg);
+	}
 	spin_unlock(&mb->lock);
-	mbox_wake_readers(mb, events);
+	if (!flushed) {
+		mbox_wake_readers(mb, events);
+		return;
+	}
+	kmbox_msg_free(msg);
+	if (!urgent)
+		mbox_room_freed(mb, served);
 }
 
-void mbox_leases_init(struct mbox_leases *leases)
+void kmbox_leases_init(struct mbox_leases *leases)
 {
 	INIT_LIST_HEAD(&leases->msgs);
 	leases->nr = 0;
@@ -647,13 +817,26 @@ void mbox_leases_init(struct mbox_leases *leases)
 
 /*
  * A detached message was delivered to a reader in ack mode: it stays
- * charged, in flight, until acknowledged or handed back.
+ * charged, in flight, until acknowledged or handed back.  The file's
+ * leases are kept in seq order, so that the walks of kmbox_ack() and
+ * kmbox_unlease() stop at the first seq past what they look for; leases
+ * come in seq order but for concurrent readers of one file, so the
+ * insertion walks back from the tail a step or two at most.
  */
-void mbox_lease(struct mbox *mb, struct mbox_msg *msg,
-		struct mbox_leases *leases)
+void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
+		 struct mbox_leases *leases)
 {
+	struct mbox_msg *pos;
+
 	spin_lock(&mb->lock);
-	list_add_tail(&msg->node, &leases->msgs);
+	list_del(&msg->node);
+	list_for_each_entry_reverse(pos, &leases->msgs, node)
+		if (pos->seq < msg->seq)
+			break;
+	/* After @pos, or first if the walk ended at the head. */
+	list_add(&msg->node, &pos->node);
+	/* Delivered: a flush during the copy no longer concerns it. */
+	msg->flushed = false;
 	mb->nr_inflight++;
 	spin_unlock(&mb->lock);
 }
@@ -668,15 +851,19 @@ static bool mbox_lease_selects(const struct mbox_msg *msg, u64 seq,
  * Acknowledge the leased messages that @seq/@up_to select: they are gone.
  * -ENOENT when none matches.
  */
-int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-	     bool up_to)
+int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+	      bool up_to)
 {
 	struct mbox_msg *msg, *tmp;
 	bool freed_normal = false;
+	unsigned int served = 0;
 	LIST_HEAD(done);
 
 	spin_lock(&mb->lock);
 	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
+		/* In seq order: nothing further can match. */
+		if (msg->seq > seq)
+			break;
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
 		list_move_tail(&msg->node, &done);
@@ -686,16 +873,28 @@ int mbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		mb->total_dequeued++;
 		freed_normal |= !(msg->flags & MBOX_MSG_URGENT);
 	}
+	if (freed_normal)
+		served = mbox_serve_writers_locked(mb);
 	spin_unlock(&mb->lock);
 	if (list_empty(&done))
 		return -ENOENT;
 	if (freed_normal)
-		mbox_space_freed(mb);
+		mbox_room_freed(mb, served);
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
-	mbox_msg_free_list(&done);
+	kmbox_msg_free_list(&done);
 	return 0;
+}
+
+/*
+ * A file's receive mode changed (MBOX_IOC_SET_MODE): a higher max_inflight
+ * or leaving ack mode can make a file at its lease limit readable.
+ */
+void kmbox_mode_changed(struct mbox *mb)
+{
+	if (mbox_readable(mb))
+		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
 }
 
 static int mbox_seq_cmp(void *priv, const struct list_head *a,
@@ -733,8 +932,8 @@ static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
  * release): each returns to the head of its queue in seq order, flagged
  * redelivered.  -ENOENT when none matches.
  */
-int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
-		 bool up_to)
+int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
+		  bool up_to)
 {
 	struct mbox_msg *msg, *tmp;
 	LIST_HEAD(normal);
@@ -743,6 +942,9 @@ int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 
 	spin_lock(&mb->lock);
 	list_for_each_entry_safe(msg, tmp, &leases->msgs, node) {
+		/* In seq order: nothing further can match. */
+		if (msg->seq > seq)
+			break;
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
 		leases->nr--;
@@ -762,29 +964,32 @@ int mbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 }
 
 /* A detached message was delivered: uncharge and free it. */
-void mbox_consume(struct mbox *mb, struct mbox_msg *msg)
+void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
-	bool urgent;
+	bool urgent = msg->flags & MBOX_MSG_URGENT;
+	unsigned int served = 0;
 
 	spin_lock(&mb->lock);
+	list_del_init(&msg->node);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
-	spin_unlock(&mb->lock);
-	urgent = msg->flags & MBOX_MSG_URGENT;
-	/* Spare the buffer first, so the writer we wake can take it. */
-	mbox_msg_recycle(mb, msg);
 	if (!urgent)
-		mbox_space_freed(mb);
+		served = mbox_serve_writers_locked(mb);
+	spin_unlock(&mb->lock);
+	/* Spare the buffer first, so a writer we wake can take it. */
+	kmbox_msg_recycle(mb, msg);
+	if (!urgent)
+		mbox_room_freed(mb, served);
 }
 
-int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
+int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
 {
 	struct mbox_msg *msg;
 
 	spin_lock(&mb->lock);
 	msg = mbox_first_locked(mb);
 	if (msg) {
-		mbox_msg_fill_header(msg, hdr);
+		kmbox_msg_fill_header(msg, hdr);
 		/* What the next read() will say. */
 		hdr->delivery_count++;
 	}
@@ -793,7 +998,7 @@ int mbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
 }
 
 /* Payload size of the next message, 0 when none is readable. */
-u32 mbox_next_size(struct mbox *mb)
+u32 kmbox_next_size(struct mbox *mb)
 {
 	struct mbox_msg *msg;
 	u32 size;
@@ -805,7 +1010,14 @@ u32 mbox_next_size(struct mbox *mb)
 	return size;
 }
 
-__poll_t mbox_poll_mask(struct mbox *mb)
+/*
+ * Readable when a message is queued; writable when a write of @wr_want
+ * bytes (at least 1) would not block: the size of the caller's last write
+ * that got EAGAIN, so that "write until EAGAIN, wait for EPOLLOUT" wakes
+ * exactly when the write would work (every path that frees room or lets
+ * the writers' line go wakes the pollers with EPOLLOUT).
+ */
+__poll_t kmbox_poll_mask(struct mbox *mb, u32 wr_want)
 {
 	__poll_t mask = 0;
 
@@ -814,8 +1026,7 @@ __poll_t mbox_poll_mask(struct mbox *mb)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (mb->nr_urgent_ready)
 		mask |= EPOLLPRI;
-	/* Writable only if a write of any allowed size would not block. */
-	if (mbox_fits_locked(mb, mb->max_msg_size))
+	if (mbox_writable_locked(mb, max(wr_want, 1U)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	spin_unlock(&mb->lock);
 	return mask;

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -268,6 +269,51 @@ TEST_F(ack, no_pollin_at_the_lease_limit)
 	ASSERT_EQ(0, ack(self->rd, MBOX_IOC_ACK, hdr.seq, 0));
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	ASSERT_EQ(POLLIN, p.revents);
+}
+
+/*
+ * Issue 15, item 5: changing the mode can make the file readable (a
+ * higher max_inflight, or leaving ack mode, at the lease limit), and must
+ * wake its pollers.  An epoll item is only polled again when woken, so
+ * epoll_wait(0) sees the change only if MBOX_IOC_SET_MODE woke it.
+ */
+static int epoll_in(int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(0);
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		return -1;
+	return ep;
+}
+
+TEST_F(ack, set_mode_that_makes_the_file_readable_wakes_pollers)
+{
+	struct mbox_mode plain = { .flags = MBOX_MODE_HEADER };
+	struct mbox_msg_header hdr;
+	struct epoll_event ev;
+	int ep;
+
+	ASSERT_EQ(0, set_ack_mode(self->rd, 1));
+	send_ints(_metadata, self->fd, 0, 3);
+	ASSERT_EQ(0, recv_int(self->rd, &hdr));
+	ep = epoll_in(self->rd);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	/* Room for a second lease: readable. */
+	ASSERT_EQ(0, set_ack_mode(self->rd, 2));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0)) {
+		TH_LOG("raising max_inflight woke no poller");
+	}
+	ASSERT_EQ(1, recv_int(self->rd, &hdr));
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	/* Leaving ack mode (the leases stay): readable. */
+	ASSERT_EQ(0, ioctl(self->rd, MBOX_IOC_SET_MODE, &plain));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0)) {
+		TH_LOG("leaving ack mode woke no poller");
+	}
+	ASSERT_EQ(2, recv_int(self->rd, &hdr));
+	close(ep);
 }
 
 TEST_F(ack, inflight_messages_count_against_capacity)

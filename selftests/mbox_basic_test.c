@@ -330,6 +330,26 @@ TEST_F(mbox, access_mode_is_enforced)
 	close(wo);
 }
 
+/*
+ * FIONREAD, like MBOX_IOC_PEEK, tells about the next message: a file not
+ * open for reading gets EBADF, so writers learn nothing about what others
+ * sent (issue 15, item 5).
+ */
+TEST_F(mbox, fionread_needs_a_file_open_for_reading)
+{
+	int wo = open(MBOX_DEV(0), O_WRONLY);
+	int n = -1;
+
+	ASSERT_LE(0, wo);
+	ASSERT_EQ(5, write(wo, "hello", 5));
+	ASSERT_EQ(-1, ioctl(wo, FIONREAD, &n));
+	ASSERT_EQ(EBADF, errno);
+	ASSERT_EQ(-1, n);
+	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &n));
+	ASSERT_EQ(5, n);
+	close(wo);
+}
+
 TEST_F(mbox, nonblocking_read_on_empty_is_eagain)
 {
 	char buf[8];
@@ -428,38 +448,57 @@ TEST_F(mbox, blocked_writer_proceeds_when_room_is_made)
 	ASSERT_EQ(0, memcmp(buf, "second", 6));
 }
 
-TEST_F(mbox, small_writer_is_not_stuck_behind_a_big_one)
+/*
+ * Blocked writers are served in arrival order: a small writer that comes
+ * after a big one waits behind it even when its own message would fit
+ * (head-of-line blocking is the price of never starving the big one; see
+ * mbox_fairness_test).
+ */
+TEST_F(mbox, writers_are_served_in_arrival_order)
 {
 	char buf[64] = { 0 };
 	pid_t big, small;
 	int status;
 
-	/* 40 of 64 bytes used: a 30-byte writer waits, a 20-byte one not. */
+	/* 60 of 64 bytes used: a 40-byte writer waits. */
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 64, 10, 64));
 	ASSERT_EQ(20, write(self->fd, buf, 20));
 	ASSERT_EQ(20, write(self->fd, buf, 20));
 	ASSERT_EQ(20, write(self->fd, buf, 20));
 	big = mbox_fork();
 	ASSERT_LE(0, big);
-	if (big == 0)
+	if (big == 0) {
+		memset(buf, 'B', sizeof(buf));
 		_exit(write(self->fd, buf, 40) == 40 ? 0 : 1);
+	}
 	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	/* A 20-byte writer waits behind it. */
 	small = mbox_fork();
 	ASSERT_LE(0, small);
-	if (small == 0)
+	if (small == 0) {
+		memset(buf, 's', sizeof(buf));
 		_exit(write(self->fd, buf, 20) == 20 ? 0 : 1);
+	}
 	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 2));
-	/* Frees 20: only the small writer fits, and it must be woken. */
+	/* 40 used: the small one would fit, but the big one is first. */
+	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 2));
+	ASSERT_EQ(2, mbox_queued(self->fd));
+	/* 20 used: the big one goes in at once, the small one still waits. */
+	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(2, mbox_queued(self->fd));
+	ASSERT_EQ(big, waitpid(big, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	/* 40 used: now the small one. */
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(small, waitpid(small, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
-	/* Draining lets the big one through. */
+	ASSERT_EQ(40, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ('B', buf[0]);
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(big, waitpid(big, &status, 0));
-	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(2, mbox_queued(self->fd));
+	ASSERT_EQ('s', buf[0]);
+	ASSERT_EQ(0, mbox_queued(self->fd));
 }
 
 static void on_alarm(int sig)

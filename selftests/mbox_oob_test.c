@@ -649,4 +649,245 @@ TEST_F(oob, urgent_wakes_a_poller_waiting_for_pri)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * A message a reader has detached and is copying out when a flush comes
+ * (issue 15, item 4).  userfaultfd parks the reader's copy with the
+ * message detached; then the flush (or the urgent abort) happens; then the
+ * copy is made to fail (the page turns read-only) or to succeed.  A copy
+ * that fails must not bring the flushed message back: before, it returned
+ * to the queue behind the urgent abort it was meant to be cancelled by.
+ */
+struct parked_read {
+	int fd;
+	char *buf;
+	ssize_t ret;
+	int err;
+};
+
+static void *parked_reader(void *arg)
+{
+	struct parked_read *p = arg;
+
+	p->ret = read(p->fd, p->buf, 4096);
+	p->err = errno;
+	return NULL;
+}
+
+enum park_flush { PARK_FLUSH, PARK_URGENT_FLUSH };
+
+/*
+ * Queue "request", park a read of it, flush as @how says, then let the
+ * copy fail (@fail) or succeed.  Returns the reader's read() in @p, the
+ * flush's result in @removed.  1: no userfaultfd here (skip).
+ */
+static int flush_during_a_parked_read(struct __test_metadata *_metadata,
+				      int fd, enum park_flush how, bool fail,
+				      struct parked_read *p, uint64_t *removed)
+{
+	struct mbox_urgent urg;
+	struct mbox_flush fl;
+	struct mbox_info info;
+	pthread_t reader;
+	int uffd;
+
+	ASSERT_EQ(7, write(fd, "request", 7));
+	p->fd = fd;
+	p->buf = mbox_uffd_page(&uffd);
+	if (!p->buf && errno == ENOSYS)
+		return 1;
+	ASSERT_NE(NULL, p->buf);
+	ASSERT_EQ(0, pthread_create(&reader, NULL, parked_reader, p));
+	/* The reader has taken "request" off the queue and is copying it. */
+	ASSERT_EQ(0, mbox_uffd_wait_fault(uffd));
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	ASSERT_EQ(1, info.msgs_queued);
+
+	if (how == PARK_FLUSH) {
+		ASSERT_EQ(0, do_flush(fd, 0, 0, &fl));
+		*removed = fl.flushed_msgs;
+	} else {
+		ASSERT_EQ(0, send_urgent(fd, "abort", MBOX_URGENT_FLUSH, 0, 0,
+					 &urg));
+		*removed = urg.flushed_msgs;
+	}
+
+	if (fail) {
+		ASSERT_EQ(0, mbox_uffd_fail(uffd, p->buf));
+	} else {
+		ASSERT_EQ(0, mbox_uffd_resolve(uffd, p->buf, 'x'));
+	}
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+	close(uffd);
+	return 0;
+}
+
+TEST_F(oob, urgent_abort_discards_a_message_whose_copy_fails)
+{
+	struct mbox_info before, after;
+	struct parked_read p;
+	uint64_t removed;
+	char buf[64];
+	int nb;
+
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	if (flush_during_a_parked_read(_metadata, self->fd, PARK_URGENT_FLUSH,
+				       true, &p, &removed))
+		SKIP(return, "no userfaultfd in this kernel (ENOSYS)");
+	/* Not queued when the abort came: not in its result. */
+	ASSERT_EQ(0, removed);
+	ASSERT_EQ(-1, p.ret);
+	ASSERT_EQ(EFAULT, p.err);
+	/* The abort, and nothing after it. */
+	ASSERT_EQ(5, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "abort", 5));
+	nb = open(MBOX_DEV(0), O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, nb);
+	EXPECT_EQ(-1, read(nb, buf, sizeof(buf))) {
+		TH_LOG("the aborted request came back after the abort: %.*s",
+		       7, buf);
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	close(nb);
+	/* It was flushed when it came back: counted with the flushed. */
+	ASSERT_EQ(0, mbox_info(self->fd, &after));
+	EXPECT_EQ(0, after.msgs_queued);
+	EXPECT_EQ(0, after.urgent_queued);
+	EXPECT_EQ(before.flushed_msgs + 1, after.flushed_msgs);
+	EXPECT_EQ(before.flushed_bytes + 7, after.flushed_bytes);
+	munmap(p.buf, 4096);
+}
+
+TEST_F(oob, flush_discards_a_message_whose_copy_fails)
+{
+	struct mbox_info before, after;
+	struct parked_read p;
+	uint64_t removed;
+
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	if (flush_during_a_parked_read(_metadata, self->fd, PARK_FLUSH, true,
+				       &p, &removed))
+		SKIP(return, "no userfaultfd in this kernel (ENOSYS)");
+	ASSERT_EQ(0, removed);
+	ASSERT_EQ(-1, p.ret);
+	ASSERT_EQ(EFAULT, p.err);
+	ASSERT_EQ(0, mbox_info(self->fd, &after));
+	EXPECT_EQ(0, after.msgs_queued) {
+		TH_LOG("the flushed request is back in the queue");
+	}
+	EXPECT_EQ(before.flushed_msgs + 1, after.flushed_msgs);
+	EXPECT_EQ(before.total_dequeued, after.total_dequeued);
+	munmap(p.buf, 4096);
+}
+
+/* A copy that succeeds delivers the message: it was read before the flush. */
+TEST_F(oob, a_message_being_copied_when_flushed_is_delivered_if_the_copy_works)
+{
+	struct mbox_info before, after;
+	struct parked_read p;
+	uint64_t removed;
+	char buf[64];
+
+	ASSERT_EQ(0, mbox_info(self->fd, &before));
+	if (flush_during_a_parked_read(_metadata, self->fd, PARK_URGENT_FLUSH,
+				       false, &p, &removed))
+		SKIP(return, "no userfaultfd in this kernel (ENOSYS)");
+	ASSERT_EQ(0, removed);
+	ASSERT_EQ(7, p.ret);
+	ASSERT_EQ(0, memcmp(p.buf, "request", 7));
+	ASSERT_EQ(5, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "abort", 5));
+	ASSERT_EQ(0, mbox_info(self->fd, &after));
+	EXPECT_EQ(0, after.msgs_queued);
+	EXPECT_EQ(before.flushed_msgs, after.flushed_msgs);
+	EXPECT_EQ(before.total_dequeued + 2, after.total_dequeued);
+	munmap(p.buf, 4096);
+}
+
+/*
+ * Issue 15, item 5: a flush does bounded work under the mailbox lock.
+ * FLUSH_MINE needs only a write-only file, and walks every queued message
+ * to find its own.  On a mailbox of BIG_QUEUE messages, half of them the
+ * flusher's (in runs of 128), another thread (on the other CPU if there
+ * is one) samples msgs_queued (which takes the lock) while the flush
+ * runs: it must see the removals land in steps, i.e. get the lock
+ * between them.  Before, the walk held the spinlock from start to end:
+ * the sampler saw BIG_QUEUE, then BIG_QUEUE minus everything, never a
+ * value in between.  Counted in samples, not time.
+ */
+#define BIG_QUEUE	(64 * 1024)
+#define FLUSH_STEPS	10
+
+struct flusher {
+	int fd;
+	volatile int state;	/* 0 before, 1 during, 2 after the ioctl */
+	struct mbox_flush fl;
+	int ret;
+};
+
+static void *flusher_thread(void *arg)
+{
+	struct flusher *f = arg;
+
+	mbox_pin_cpu(0);
+	f->state = 1;
+	f->ret = do_flush(f->fd, MBOX_FLUSH_MINE, 0, &f->fl);
+	f->state = 2;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(oob, a_long_flush_lets_others_take_the_lock, 300)
+{
+	static struct mbox_batch_entry e[128];
+	struct flusher f = { 0 };
+	struct mbox_batch b = {
+		.entries = (uintptr_t)e,
+		.count = 128,
+		.entry_size = sizeof(e[0]),
+	};
+	int i, steps = 0, samples = 0, sampler_cpu;
+	struct mbox_info info;
+	char c = 'x';
+	pthread_t t;
+
+	/*
+	 * With one CPU (the debug lane may have only one online) both share
+	 * it: the flusher can only let the sampler run between chunks, as a
+	 * walk under a spinlock cannot be preempted.
+	 */
+	sampler_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 64, BIG_QUEUE, BIG_QUEUE));
+	/* A write-only file opened as another user: its messages are "mine". */
+	ASSERT_EQ(0, seteuid(OTHER_UID));
+	f.fd = open(MBOX_DEV(0), O_WRONLY);
+	ASSERT_EQ(0, seteuid(0));
+	ASSERT_LE(0, f.fd);
+	for (i = 0; i < 128; i++) {
+		e[i].buf = (uintptr_t)&c;
+		e[i].len = 1;
+	}
+	for (i = 0; i < BIG_QUEUE / 128; i++)
+		ASSERT_EQ(128, ioctl(i % 2 ? f.fd : self->fd,
+				     MBOX_IOC_SEND_BATCH, &b));
+	ASSERT_EQ(BIG_QUEUE, mbox_queued(self->fd));
+
+	ASSERT_EQ(0, mbox_pin_cpu(sampler_cpu));
+	ASSERT_EQ(0, pthread_create(&t, NULL, flusher_thread, &f));
+	while (f.state != 2) {
+		ASSERT_EQ(0, mbox_info(self->fd, &info));
+		samples++;
+		steps += info.msgs_queued > BIG_QUEUE / 2 &&
+			 info.msgs_queued < BIG_QUEUE;
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, f.ret);
+	ASSERT_EQ(BIG_QUEUE / 2, f.fl.flushed_msgs);
+	ASSERT_EQ(BIG_QUEUE / 2, mbox_queued(self->fd));
+	TH_LOG("%d of %d samples saw the flush half done", steps, samples);
+	ASSERT_LE(FLUSH_STEPS, steps) {
+		TH_LOG("the flush held the lock for its whole walk");
+	}
+	close(f.fd);
+	ASSERT_EQ(0, mbox_reset(self->fd));
+}
+
 TEST_HARNESS_MAIN

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/wait.h>
@@ -48,19 +49,37 @@ TEST_F(poll, queued_message_is_readable)
 		  revents(self->fd, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI, 0));
 }
 
-TEST_F(poll, writable_only_if_a_max_size_write_fits)
+/*
+ * Writable means a write of the size that last got EAGAIN on this file
+ * would not block (1 byte when no write failed since the last success).
+ */
+TEST_F(poll, writable_when_the_write_that_got_eagain_fits)
 {
 	char buf[100] = { 0 };
+	int other;
 
 	/* 250 bytes of room, messages of up to 100. */
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 10, 250));
 	ASSERT_EQ(100, write(self->fd, buf, 100));
 	ASSERT_EQ(50, write(self->fd, buf, 50));
+	ASSERT_EQ(10, write(self->fd, buf, 10));
+	/* 160 queued: any write up to 90 bytes fits. */
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(-1, write(self->fd, buf, 100));
+	ASSERT_EQ(EAGAIN, errno);
+	/* Now it is about 100 bytes, which do not fit. */
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	/* Another open file has its own N. */
+	other = open(MBOX_DEV(1), O_WRONLY);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(POLLOUT, revents(other, POLLOUT, 0));
+	close(other);
+	/* A write that works resets N to 1 byte. */
+	ASSERT_EQ(80, write(self->fd, buf, 80));
 	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
 	ASSERT_EQ(10, write(self->fd, buf, 10));
-	/* 160 queued: a 90-byte write would fit, a 100-byte one not. */
+	/* 250 queued: not even 1 byte fits. */
 	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
-	ASSERT_EQ(90, write(self->fd, buf, 90));
 	/* And full by count. */
 	ASSERT_EQ(0, mbox_reset(self->fd));
 	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 1, 250));
@@ -68,6 +87,31 @@ TEST_F(poll, writable_only_if_a_max_size_write_fits)
 	ASSERT_EQ(POLLIN, revents(self->fd, POLLIN | POLLOUT, 0));
 	ASSERT_EQ(1, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(POLLOUT, revents(self->fd, POLLIN | POLLOUT, 0));
+}
+
+/* While a writer is blocked, a write would be EAGAIN: not writable. */
+TEST_F(poll, not_writable_while_a_writer_waits)
+{
+	char buf[100] = { 0 };
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, mbox_set_limits(self->fd, 100, 10, 100));
+	ASSERT_EQ(60, write(self->fd, buf, 60));
+	pid = mbox_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = open(MBOX_DEV(1), O_WRONLY);
+
+		_exit(fd >= 0 && write(fd, buf, 50) == 50 ? 0 : 1);
+	}
+	ASSERT_EQ(0, mbox_wait_writers(self->fd, 1));
+	/* 40 bytes free, but the 50-byte writer is first in line. */
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(60, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
 }
 
 TEST_F(poll, directions_follow_the_open_mode)
@@ -209,6 +253,133 @@ TEST_F(poll, epoll_wakes_a_sleeping_waiter)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	close(ep);
+}
+
+/*
+ * Issue 15, item 3: EPOLLOUT tells the truth.  The rule: a file open for
+ * writing is writable when no writer is blocked and a message of the size
+ * of its last write that failed with EAGAIN (1 byte if none did since its
+ * last successful write) fits.  So "write until EAGAIN, then wait for
+ * EPOLLOUT" never stalls: the wait ends as soon as that write would work.
+ *
+ * max_msg_size = max_bytes = 100, and an ack-mode reader holds one
+ * 10-byte message leased (still charged): before, EPOLLOUT needed room for
+ * 100 bytes and never came while the lease was held.
+ */
+static void lease_one(struct __test_metadata *_metadata, int fd, int *ack)
+{
+	struct mbox_mode mode = { .flags = MBOX_MODE_ACK };
+	char buf[16];
+
+	ASSERT_EQ(0, mbox_set_limits(fd, 100, 100, 100));
+	*ack = open(MBOX_DEV(1), O_RDONLY);
+	ASSERT_LE(0, *ack);
+	ASSERT_EQ(0, ioctl(*ack, MBOX_IOC_SET_MODE, &mode));
+	ASSERT_EQ(10, write(fd, "leased....", 10));
+	ASSERT_EQ(10, read(*ack, buf, sizeof(buf)));
+}
+
+TEST_F(poll, pollout_after_eagain_means_that_write_fits)
+{
+	char buf[100] = { 0 };
+	int ack, n = 0;
+
+	lease_one(_metadata, self->fd, &ack);
+	while (write(self->fd, buf, 10) == 10)
+		n++;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(9, n);
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	/* 10 bytes freed: the 10-byte write that failed fits now. */
+	ASSERT_EQ(10, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0)) {
+		TH_LOG("a 10-byte write would succeed but POLLOUT is not reported");
+	}
+	ASSERT_EQ(10, write(self->fd, buf, 10));
+	/* A 50-byte write fails: writable once 50 bytes are free, not before. */
+	ASSERT_EQ(-1, write(self->fd, buf, 50));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	for (n = 0; n < 4; n++) {
+		ASSERT_EQ(10, read(self->fd, buf, sizeof(buf)));
+		ASSERT_EQ(0, revents(self->fd, POLLOUT, 0));
+	}
+	ASSERT_EQ(10, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(POLLOUT, revents(self->fd, POLLOUT, 0));
+	ASSERT_EQ(50, write(self->fd, buf, 50));
+	close(ack);
+}
+
+struct drain {
+	int fd;
+	int count;
+	int got;
+};
+
+static void *drainer(void *arg)
+{
+	struct drain *d = arg;
+	char buf[128];
+
+	for (d->got = 0; d->got < d->count; d->got++)
+		if (read(d->fd, buf, sizeof(buf)) != 10)
+			break;
+	return NULL;
+}
+
+#define LOOP_MSGS 2000
+
+/*
+ * The event loop itself, level- and edge-triggered, against a reader on
+ * another thread: every message gets written.  An epoll_wait() that sees
+ * nothing for 10 s is the stall this proves absent (it was permanent).
+ */
+static void event_loop(struct __test_metadata *_metadata, int fd,
+		       uint32_t et)
+{
+	struct drain d = { .count = LOOP_MSGS };
+	struct epoll_event ev = { .events = EPOLLOUT | et };
+	int ep, ack, sent = 0, waits = 0;
+	char buf[10] = { 0 };
+	pthread_t reader;
+
+	lease_one(_metadata, fd, &ack);
+	d.fd = open(MBOX_DEV(1), O_RDONLY);
+	ASSERT_LE(0, d.fd);
+	ep = epoll_create1(0);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	ASSERT_EQ(0, pthread_create(&reader, NULL, drainer, &d));
+	while (sent < LOOP_MSGS) {
+		if (write(fd, buf, sizeof(buf)) == sizeof(buf)) {
+			sent++;
+			continue;
+		}
+		ASSERT_EQ(EAGAIN, errno);
+		waits++;
+		ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 10000)) {
+			TH_LOG("stalled: %d messages sent, %d read, no EPOLLOUT",
+			       sent, d.got);
+			pthread_cancel(reader);
+		}
+		ASSERT_TRUE(ev.events & EPOLLOUT);
+	}
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+	ASSERT_EQ(LOOP_MSGS, d.got);
+	TH_LOG("%d messages, %d waits for EPOLLOUT", sent, waits);
+	close(ep);
+	close(d.fd);
+	close(ack);
+}
+
+TEST_F(poll, write_until_eagain_then_epollout_never_stalls)
+{
+	event_loop(_metadata, self->fd, 0);
+}
+
+TEST_F(poll, write_until_eagain_then_epollout_et_never_stalls)
+{
+	event_loop(_metadata, self->fd, EPOLLET);
 }
 
 TEST_HARNESS_MAIN

@@ -8,6 +8,7 @@
 #define MBOX_TEST_H
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -166,6 +171,125 @@ static inline int mbox_kill_when_ready(pid_t pid, int ready_fd)
 	    waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : -1;
+}
+
+/*
+ * Wait (polling the counters, at most about 20 s) until the mailbox behind
+ * @fd reports exactly @n blocked writers; 0 when seen, -1 otherwise.
+ */
+static inline int mbox_wait_writers(int fd, unsigned int n)
+{
+	struct mbox_info info;
+	int i;
+
+	for (i = 0; i < 4000; i++) {
+		if (mbox_info(fd, &info))
+			return -1;
+		if (info.writers_waiting == n)
+			return 0;
+		usleep(5000);
+	}
+	return -1;
+}
+
+/* Pin the calling thread (and what it forks later) to @cpu. */
+static inline int mbox_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * Make the calling thread SCHED_FIFO (@fifo) or SCHED_OTHER again: a
+ * SCHED_FIFO task pinned to a CPU keeps the normal tasks pinned there from
+ * running until it blocks, which orders a race without sleeping.
+ */
+static inline int mbox_set_fifo(int fifo)
+{
+	struct sched_param sp = { .sched_priority = fifo ? 1 : 0 };
+
+	return sched_setscheduler(0, fifo ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
+/*
+ * userfaultfd: a page whose first touch parks the touching task (a
+ * kernel copy to or from it included) until the test says what happens.
+ * Returns the page, or NULL with errno (ENOSYS: no userfaultfd in this
+ * kernel, the only reason a test may skip).
+ */
+static inline char *mbox_uffd_page(int *uffd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	char *p;
+	int err;
+
+	*uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (*uffd < 0)
+		return NULL;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		err = errno;
+		close(*uffd);
+		errno = err;
+		return NULL;
+	}
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = 4096;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(*uffd, UFFDIO_API, &api) ||
+	    ioctl(*uffd, UFFDIO_REGISTER, &reg)) {
+		err = errno;
+		munmap(p, 4096);
+		close(*uffd);
+		errno = err == ENOSYS ? EINVAL : err;
+		return NULL;
+	}
+	return p;
+}
+
+/* Wait (at most 60 s) until a task is parked on @uffd's page: 0 if so. */
+static inline int mbox_uffd_wait_fault(int uffd)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&pfd, 1, 60000) != 1 ||
+	    read(uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return -1;
+	return 0;
+}
+
+/* Let the parked task go on with @page filled with @fill: its copy works. */
+static inline int mbox_uffd_resolve(int uffd, char *page, char fill)
+{
+	static char src[4096] __attribute__((aligned(4096)));
+	struct uffdio_copy copy = {
+		.dst = (uintptr_t)page,
+		.src = (uintptr_t)src,
+		.len = 4096,
+	};
+
+	memset(src, fill, sizeof(src));
+	return ioctl(uffd, UFFDIO_COPY, &copy);
+}
+
+/*
+ * Let the parked task go on with @page made read-only and still missing:
+ * its copy into the page faults (EFAULT).
+ */
+static inline int mbox_uffd_fail(int uffd, char *page)
+{
+	struct uffdio_range range = { .start = (uintptr_t)page, .len = 4096 };
+
+	if (mprotect(page, 4096, PROT_READ))
+		return -1;
+	return ioctl(uffd, UFFDIO_WAKE, &range);
 }
 
 #endif /* MBOX_TEST_H */

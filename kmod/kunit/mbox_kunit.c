@@ -22,7 +22,7 @@ static struct mbox *new_mbox(struct kunit *test)
 	struct mbox *mb = kunit_kzalloc(test, sizeof(*mb), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, mb);
-	mbox_init(mb, 7, &test_limits);
+	kmbox_init(mb, 7, &test_limits);
 	return mb;
 }
 
@@ -30,7 +30,7 @@ static struct mbox *new_mbox(struct kunit *test)
 static struct mbox_msg *new_msg(struct kunit *test, size_t size, u8 tag,
 				uid_t uid)
 {
-	struct mbox_msg *msg = mbox_msg_alloc(size);
+	struct mbox_msg *msg = kmbox_msg_alloc(size, false);
 
 	KUNIT_ASSERT_NOT_NULL(test, msg);
 	memset(msg->data, tag, size);
@@ -43,18 +43,18 @@ static void enqueue(struct kunit *test, struct mbox *mb, size_t size, u8 tag,
 		    uid_t uid)
 {
 	KUNIT_ASSERT_EQ(test, 0,
-			mbox_enqueue(mb, new_msg(test, size, tag, uid), true));
+			kmbox_enqueue(mb, new_msg(test, size, tag, uid), true));
 }
 
 /* Take and consume the next message; returns its tag byte. */
 static u8 dequeue(struct kunit *test, struct mbox *mb)
 {
-	struct mbox_msg *msg = mbox_take(mb, 1000, 0, true, NULL);
+	struct mbox_msg *msg = kmbox_take(mb, 1000, 0, true, NULL);
 	u8 tag;
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	tag = msg->data[0];
-	mbox_consume(mb, msg);
+	kmbox_consume(mb, msg);
 	return tag;
 }
 
@@ -67,17 +67,17 @@ static void fifo_and_seq(struct kunit *test)
 	enqueue(test, mb, 20, 'b', 0);
 	enqueue(test, mb, 30, 'c', 0);
 	KUNIT_EXPECT_EQ(test, mb->next_seq, 4ULL);
-	msg = mbox_take(mb, 1000, 0, true, NULL);
+	msg = kmbox_take(mb, 1000, 0, true, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	KUNIT_EXPECT_EQ(test, msg->seq, 1ULL);
 	KUNIT_EXPECT_EQ(test, msg->delivery_count, 1U);
-	mbox_consume(mb, msg);
+	kmbox_consume(mb, msg);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
 	KUNIT_EXPECT_EQ(test, mb->total_enqueued, 3ULL);
 	KUNIT_EXPECT_EQ(test, mb->total_dequeued, 3ULL);
-	KUNIT_EXPECT_TRUE(test, IS_ERR(mbox_take(mb, 1000, 0, true, NULL)));
-	mbox_destroy(mb);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(kmbox_take(mb, 1000, 0, true, NULL)));
+	kmbox_destroy(mb);
 }
 
 static void limits_accounting(struct kunit *test)
@@ -89,21 +89,21 @@ static void limits_accounting(struct kunit *test)
 	enqueue(test, mb, 100, 'a', 0);
 	enqueue(test, mb, 100, 'b', 0);
 	msg = new_msg(test, 100, 'c', 0);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue(mb, msg, true), -EAGAIN);
-	mbox_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue(mb, msg, true), -EAGAIN);
+	kmbox_msg_free(msg);
 	enqueue(test, mb, 50, 'd', 0);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 250ULL);
 	/* 4 messages at most. */
-	mbox_consume(mb, mbox_take(mb, 1000, 0, true, NULL));
+	kmbox_consume(mb, kmbox_take(mb, 1000, 0, true, NULL));
 	enqueue(test, mb, 1, 'e', 0);
 	enqueue(test, mb, 1, 'f', 0);
 	msg = new_msg(test, 1, 'g', 0);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue(mb, msg, true), -EAGAIN);
-	mbox_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue(mb, msg, true), -EAGAIN);
+	kmbox_msg_free(msg);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 4U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 152ULL);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void empty_mailbox_takes_a_max_size_message(struct kunit *test)
@@ -111,31 +111,31 @@ static void empty_mailbox_takes_a_max_size_message(struct kunit *test)
 	struct mbox *mb = new_mbox(test);
 	struct mbox_limits lower = { .max_msg_size = 10, .max_bytes = 10 };
 
-	KUNIT_ASSERT_EQ(test, mbox_set_limits(mb, &lower), 0);
+	KUNIT_ASSERT_EQ(test, kmbox_set_limits(mb, &lower), 0);
 	enqueue(test, mb, 100, 'a', 0);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 100ULL);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void limits_validation(struct kunit *test)
 {
 	struct mbox_limits l = test_limits;
 
-	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_limits_valid(&l), 0);
 	l.max_bytes = l.max_msg_size - 1;
-	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kmbox_limits_valid(&l), -EINVAL);
 	l = test_limits;
 	l.max_msgs = 0;
-	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kmbox_limits_valid(&l), -EINVAL);
 	l = test_limits;
 	l.max_msg_size = MBOX_MAX_MSG_SIZE_LIMIT + 1;
 	l.max_bytes = MBOX_MAX_BYTES_LIMIT;
-	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kmbox_limits_valid(&l), -EINVAL);
 	l = test_limits;
 	l.max_urgent = MBOX_MAX_URGENT_LIMIT + 1;
-	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kmbox_limits_valid(&l), -EINVAL);
 	l.max_urgent = MBOX_MAX_URGENT_LIMIT;
-	KUNIT_EXPECT_EQ(test, mbox_limits_valid(&l), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_limits_valid(&l), 0);
 }
 
 static void too_small_a_buffer_leaves_the_message(struct kunit *test)
@@ -143,14 +143,14 @@ static void too_small_a_buffer_leaves_the_message(struct kunit *test)
 	struct mbox *mb = new_mbox(test);
 
 	enqueue(test, mb, 50, 'a', 0);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 49, 0, true, NULL)),
+	KUNIT_EXPECT_EQ(test, PTR_ERR(kmbox_take(mb, 49, 0, true, NULL)),
 			(long)-EMSGSIZE);
 	/* The header counts too. */
-	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 50, 1, true, NULL)),
+	KUNIT_EXPECT_EQ(test, PTR_ERR(kmbox_take(mb, 50, 1, true, NULL)),
 			(long)-EMSGSIZE);
-	KUNIT_EXPECT_EQ(test, mbox_next_size(mb), 50U);
+	KUNIT_EXPECT_EQ(test, kmbox_next_size(mb), 50U);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void requeue_restores_seq_order(struct kunit *test)
@@ -161,20 +161,20 @@ static void requeue_restores_seq_order(struct kunit *test)
 	enqueue(test, mb, 1, 'a', 0);
 	enqueue(test, mb, 1, 'b', 0);
 	enqueue(test, mb, 1, 'c', 0);
-	first = mbox_take(mb, 10, 0, true, NULL);
-	second = mbox_take(mb, 10, 0, true, NULL);
+	first = kmbox_take(mb, 10, 0, true, NULL);
+	second = kmbox_take(mb, 10, 0, true, NULL);
 	/* Detached messages stay charged. */
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
 	KUNIT_EXPECT_EQ(test, mb->nr_ready, 1U);
 	/* Put back in the wrong order: they still come out a, b, c. */
-	mbox_requeue(mb, second, NULL);
-	mbox_requeue(mb, first, NULL);
+	kmbox_requeue(mb, second, NULL);
+	kmbox_requeue(mb, first, NULL);
 	KUNIT_EXPECT_EQ(test, first->delivery_count, 0U);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void flush_selectors(struct kunit *test)
@@ -191,23 +191,23 @@ static void flush_selectors(struct kunit *test)
 	sel.flags = MBOX_FLUSH_MINE | MBOX_FLUSH_UP_TO_SEQ;
 	sel.opener_uid = KUIDT_INIT(1000);
 	sel.up_to_seq = 2;
-	mbox_flush(mb, &sel, &res);
+	kmbox_flush(mb, &sel, &res);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 1ULL);
 	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 10ULL);
 
 	sel.flags = MBOX_FLUSH_MINE;
 	sel.opener_uid = KUIDT_INIT(2000);
-	mbox_flush(mb, &sel, &res);
+	kmbox_flush(mb, &sel, &res);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
 	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 60ULL);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 30ULL);
 	KUNIT_EXPECT_EQ(test, mb->flushed_msgs, 3ULL);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
-static void flush_all_spares_a_message_in_transit(struct kunit *test)
+static void flush_all_discards_a_message_in_transit_if_its_copy_fails(struct kunit *test)
 {
 	struct mbox *mb = new_mbox(test);
 	struct mbox_flush_sel sel = { 0 };
@@ -217,19 +217,25 @@ static void flush_all_spares_a_message_in_transit(struct kunit *test)
 	enqueue(test, mb, 10, 'a', 0);
 	enqueue(test, mb, 20, 'b', 0);
 	enqueue(test, mb, 30, 'c', 0);
-	busy = mbox_take(mb, 100, 0, true, NULL);
-	mbox_flush(mb, &sel, &res);
+	busy = kmbox_take(mb, 100, 0, true, NULL);
+	kmbox_flush(mb, &sel, &res);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
 	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 50ULL);
 	/* The message being copied out is still charged... */
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 10ULL);
 	KUNIT_EXPECT_EQ(test, mb->ready_bytes, 0ULL);
-	/* ...and comes back if its copy fails. */
-	mbox_requeue(mb, busy, NULL);
-	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
+	/*
+	 * ...and if its copy fails it does not come back: the flush
+	 * selected it, so it is discarded and counted as flushed.
+	 */
+	kmbox_requeue(mb, busy, NULL);
+	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 0ULL);
-	mbox_destroy(mb);
+	KUNIT_EXPECT_EQ(test, mb->nr_ready, 0U);
+	KUNIT_EXPECT_EQ(test, mb->flushed_msgs, 3ULL);
+	KUNIT_EXPECT_EQ(test, mb->flushed_bytes, 60ULL);
+	kmbox_destroy(mb);
 }
 
 static void urgent_first_and_reserved(struct kunit *test)
@@ -243,25 +249,25 @@ static void urgent_first_and_reserved(struct kunit *test)
 	enqueue(test, mb, 100, 'b', 0);
 	/* The normal queue is full (200 + 100 > 250)... */
 	msg = new_msg(test, 100, 'x', 0);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue(mb, msg, true), -EAGAIN);
-	mbox_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue(mb, msg, true), -EAGAIN);
+	kmbox_msg_free(msg);
 	/* ...urgent messages have their own reserve of 2. */
-	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 5, 'U', 0),
-						  NULL, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue_urgent(mb, new_msg(test, 5, 'U', 0),
+						   NULL, &res, &seq), 0);
 	KUNIT_EXPECT_EQ(test, seq, 3ULL);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 5, 'V', 0),
-						  NULL, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue_urgent(mb, new_msg(test, 5, 'V', 0),
+						   NULL, &res, &seq), 0);
 	msg = new_msg(test, 5, 'W', 0);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, msg, NULL, &res, &seq),
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue_urgent(mb, msg, NULL, &res, &seq),
 			-EAGAIN);
-	mbox_msg_free(msg);
+	kmbox_msg_free(msg);
 	KUNIT_EXPECT_EQ(test, mb->nr_urgent, 2U);
-	KUNIT_EXPECT_TRUE(test, mbox_poll_mask(mb) & EPOLLPRI);
+	KUNIT_EXPECT_TRUE(test, kmbox_poll_mask(mb, 0) & EPOLLPRI);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'U');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'V');
-	KUNIT_EXPECT_FALSE(test, mbox_poll_mask(mb) & EPOLLPRI);
+	KUNIT_EXPECT_FALSE(test, kmbox_poll_mask(mb, 0) & EPOLLPRI);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void flush_then_urgent_is_one_step(struct kunit *test)
@@ -275,14 +281,14 @@ static void flush_then_urgent_is_one_step(struct kunit *test)
 	enqueue(test, mb, 10, 'a', 1000);
 	enqueue(test, mb, 10, 'b', 2000);
 	enqueue(test, mb, 10, 'c', 1000);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 3, 'U', 1000),
-						  &sel, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue_urgent(mb, new_msg(test, 3, 'U', 1000),
+						   &sel, &res, &seq), 0);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
 	KUNIT_EXPECT_EQ(test, res.flushed_bytes, 20ULL);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'U');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void peek_and_header(struct kunit *test)
@@ -290,9 +296,9 @@ static void peek_and_header(struct kunit *test)
 	struct mbox *mb = new_mbox(test);
 	struct mbox_msg_header hdr;
 
-	KUNIT_EXPECT_EQ(test, mbox_peek(mb, &hdr), -ENOMSG);
+	KUNIT_EXPECT_EQ(test, kmbox_peek(mb, &hdr), -ENOMSG);
 	enqueue(test, mb, 42, 'a', 0);
-	KUNIT_EXPECT_EQ(test, mbox_peek(mb, &hdr), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_peek(mb, &hdr), 0);
 	KUNIT_EXPECT_EQ(test, hdr.hdr_size, (u32)sizeof(hdr));
 	KUNIT_EXPECT_EQ(test, hdr.size, 42U);
 	KUNIT_EXPECT_EQ(test, hdr.seq, 1ULL);
@@ -300,7 +306,7 @@ static void peek_and_header(struct kunit *test)
 	/* No task was recorded: no pid is visible. */
 	KUNIT_EXPECT_EQ(test, hdr.pid, 0);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void leases_ack_and_return_in_order(struct kunit *test)
@@ -310,42 +316,42 @@ static void leases_ack_and_return_in_order(struct kunit *test)
 	struct mbox_msg *msg;
 	int i;
 
-	mbox_leases_init(&leases);
+	kmbox_leases_init(&leases);
 	leases.max = 3;
 	for (i = 0; i < 4; i++)
 		enqueue(test, mb, 10, 'a' + i, 0);	/* seq 1..4 */
 	for (i = 0; i < 3; i++) {
-		msg = mbox_take(mb, 100, 0, true, &leases);
+		msg = kmbox_take(mb, 100, 0, true, &leases);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
-		mbox_lease(mb, msg, &leases);
+		kmbox_lease(mb, msg, &leases);
 	}
 	/* The file holds its maximum: no more until it acknowledges. */
-	KUNIT_EXPECT_EQ(test, PTR_ERR(mbox_take(mb, 100, 0, true, &leases)),
+	KUNIT_EXPECT_EQ(test, PTR_ERR(kmbox_take(mb, 100, 0, true, &leases)),
 			(long)-EAGAIN);
 	KUNIT_EXPECT_EQ(test, mb->nr_inflight, 3U);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 4U);
-	KUNIT_EXPECT_EQ(test, mbox_next_size(mb), 10U);	/* only 'd' ready */
+	KUNIT_EXPECT_EQ(test, kmbox_next_size(mb), 10U);	/* only 'd' ready */
 
-	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 2, false), 0);
-	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 2, false), -ENOENT);
-	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 9, false), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kmbox_ack(mb, &leases, 2, false), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_ack(mb, &leases, 2, false), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kmbox_ack(mb, &leases, 9, false), -ENOENT);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 3U);
 	KUNIT_EXPECT_EQ(test, leases.nr, 2U);
 
 	/* Handed back: 'a' and 'c' return ahead of 'd', in seq order. */
-	KUNIT_EXPECT_EQ(test, mbox_unlease(mb, &leases, U64_MAX, true), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_unlease(mb, &leases, U64_MAX, true), 0);
 	KUNIT_EXPECT_EQ(test, mb->nr_inflight, 0U);
 	KUNIT_EXPECT_EQ(test, leases.nr, 0U);
-	msg = mbox_take(mb, 100, 0, true, NULL);
+	msg = kmbox_take(mb, 100, 0, true, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	KUNIT_EXPECT_EQ(test, msg->data[0], 'a');
 	KUNIT_EXPECT_TRUE(test, msg->flags & MBOX_MSG_REDELIVERED);
 	KUNIT_EXPECT_EQ(test, msg->delivery_count, 2U);
-	mbox_consume(mb, msg);
+	kmbox_consume(mb, msg);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'd');
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void returned_leases_merge_in_seq_order(struct kunit *test)
@@ -354,21 +360,21 @@ static void returned_leases_merge_in_seq_order(struct kunit *test)
 	struct mbox_leases leases;
 	int i;
 
-	mbox_leases_init(&leases);
+	kmbox_leases_init(&leases);
 	for (i = 0; i < 4; i++)
 		enqueue(test, mb, 1, 'a' + i, 0);	/* seq 1..4 */
 	for (i = 0; i < 3; i++)
-		mbox_lease(mb, mbox_take(mb, 10, 0, true, &leases), &leases);
+		kmbox_lease(mb, kmbox_take(mb, 10, 0, true, &leases), &leases);
 	/* b handed back and leased again: now the newest lease. */
-	KUNIT_EXPECT_EQ(test, mbox_unlease(mb, &leases, 2, false), 0);
-	mbox_lease(mb, mbox_take(mb, 10, 0, true, &leases), &leases);
+	KUNIT_EXPECT_EQ(test, kmbox_unlease(mb, &leases, 2, false), 0);
+	kmbox_lease(mb, kmbox_take(mb, 10, 0, true, &leases), &leases);
 	/* Leases a, c, b go back ahead of d, in seq order. */
-	KUNIT_EXPECT_EQ(test, mbox_unlease(mb, &leases, U64_MAX, true), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_unlease(mb, &leases, U64_MAX, true), 0);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'a');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'b');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'c');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'd');
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void urgent_flush_is_all_or_nothing(struct kunit *test)
@@ -381,25 +387,25 @@ static void urgent_flush_is_all_or_nothing(struct kunit *test)
 	u64 seq;
 
 	enqueue(test, mb, 10, 'a', 0);				/* seq 1 */
-	KUNIT_ASSERT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 1, 'U', 0),
-						  NULL, &res, &seq), 0);
-	KUNIT_ASSERT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 1, 'V', 0),
-						  NULL, &res, &seq), 0);
+	KUNIT_ASSERT_EQ(test, kmbox_enqueue_urgent(mb, new_msg(test, 1, 'U', 0),
+						   NULL, &res, &seq), 0);
+	KUNIT_ASSERT_EQ(test, kmbox_enqueue_urgent(mb, new_msg(test, 1, 'V', 0),
+						   NULL, &res, &seq), 0);
 	/* The reserve (2) is full and the flush would not free it. */
 	msg = new_msg(test, 1, 'W', 0);
-	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, msg, &sel, &res, &seq),
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue_urgent(mb, msg, &sel, &res, &seq),
 			-EAGAIN);
-	mbox_msg_free(msg);
+	kmbox_msg_free(msg);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 0ULL);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
 	/* A selector that frees an urgent slot lets it through. */
 	sel.up_to_seq = 2;
-	KUNIT_EXPECT_EQ(test, mbox_enqueue_urgent(mb, new_msg(test, 1, 'W', 0),
-						  &sel, &res, &seq), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_enqueue_urgent(mb, new_msg(test, 1, 'W', 0),
+						   &sel, &res, &seq), 0);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 2ULL);
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'V');
 	KUNIT_EXPECT_EQ(test, dequeue(test, mb), 'W');
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static void flush_spares_leased_messages(struct kunit *test)
@@ -409,18 +415,18 @@ static void flush_spares_leased_messages(struct kunit *test)
 	struct mbox_leases leases;
 	struct mbox_flush res;
 
-	mbox_leases_init(&leases);
+	kmbox_leases_init(&leases);
 	enqueue(test, mb, 10, 'a', 0);
 	enqueue(test, mb, 20, 'b', 0);
-	mbox_lease(mb, mbox_take(mb, 100, 0, true, &leases), &leases);
-	mbox_flush(mb, &sel, &res);
+	kmbox_lease(mb, kmbox_take(mb, 100, 0, true, &leases), &leases);
+	kmbox_flush(mb, &sel, &res);
 	KUNIT_EXPECT_EQ(test, res.flushed_msgs, 1ULL);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 1U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 10ULL);
-	KUNIT_EXPECT_EQ(test, mbox_ack(mb, &leases, 1, true), 0);
+	KUNIT_EXPECT_EQ(test, kmbox_ack(mb, &leases, 1, true), 0);
 	KUNIT_EXPECT_EQ(test, mb->nr_msgs, 0U);
 	KUNIT_EXPECT_EQ(test, mb->nr_bytes, 0ULL);
-	mbox_destroy(mb);
+	kmbox_destroy(mb);
 }
 
 static struct kunit_case mbox_queue_cases[] = {
@@ -431,7 +437,7 @@ static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(too_small_a_buffer_leaves_the_message),
 	KUNIT_CASE(requeue_restores_seq_order),
 	KUNIT_CASE(flush_selectors),
-	KUNIT_CASE(flush_all_spares_a_message_in_transit),
+	KUNIT_CASE(flush_all_discards_a_message_in_transit_if_its_copy_fails),
 	KUNIT_CASE(urgent_first_and_reserved),
 	KUNIT_CASE(flush_then_urgent_is_one_step),
 	KUNIT_CASE(peek_and_header),

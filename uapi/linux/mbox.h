@@ -14,11 +14,27 @@
  *    returns end-of-file.
  *  - The kernel stamps every message at write() time with the sender's
  *    identity (see struct mbox_msg_header); user data cannot forge it.
+ *  - Out of memory for a message: ENOMEM, nothing queued.  A non-blocking
+ *    write (O_NONBLOCK, IOCB_NOWAIT) makes one light attempt to reclaim
+ *    memory and no more (no retries, no OOM killer; a payload larger than
+ *    a page must then be found physically contiguous), so it fails with
+ *    ENOMEM sooner than a blocking one.
  *  - A full mailbox (max_msgs messages or max_bytes bytes queued) blocks
  *    writers; an empty one blocks readers; O_NONBLOCK (or IOCB_NOWAIT)
  *    turns both into EAGAIN.  A message of max_msg_size bytes always fits
  *    an empty mailbox.  A signal interrupts a wait with EINTR (or a
  *    restart under SA_RESTART) and nothing queued or lost.
+ *  - Blocked writers are served in arrival order.  A write goes in at once
+ *    only if its message fits and no writer is waiting; otherwise a
+ *    blocking write waits behind the writers already waiting, and a
+ *    non-blocking one gets EAGAIN, even if its own message would fit.
+ *    Room freed by a read, an acknowledgment, a flush or new limits goes
+ *    to the waiting writers at that moment: their messages are queued, in
+ *    arrival order, for as long as the first one fits, before the call
+ *    that freed the room returns and before any other writer can take
+ *    it.  So no writer is starved (a message of max_msg_size goes in at
+ *    the latest when the mailbox has drained), at the price that a small
+ *    message waits behind a larger one that does not fit yet.
  *  - Messages belong to the mailbox, not to an open file: they survive the
  *    exit of readers and writers and are freed only at module unload.
  *
@@ -238,8 +254,30 @@ struct mbox_info {
  *   MBOX_FLUSH_UP_TO_SEQ  only messages with seq <= @up_to_seq.
  * Urgent and normal messages are both selected.  Without MBOX_FLUSH_MINE
  * the file must be open for reading or the caller must have CAP_SYS_ADMIN,
- * else EPERM.  A message being copied out to a reader at that instant is
- * not queued and is not removed.
+ * else EPERM.
+ *
+ * A flush removes the selected messages that are queued when it starts;
+ * messages written while it runs are not removed.  A flush with selectors
+ * walks the queue a few hundred messages at a time and lets readers and
+ * writers in between (it never holds the mailbox long, however many
+ * messages are queued): a reader may still read a selected message the
+ * walk has not reached yet (that read comes before the flush), and a
+ * writer may take the room the flush already freed.  Flushes of one
+ * mailbox run one at a time.
+ *
+ * Messages not on the queue at that instant:
+ *  - A message being copied out to a reader (its read() has dequeued it
+ *    and not yet returned) is not removed and not in the result.  If the
+ *    copy succeeds, the message was read before the flush (in ack mode:
+ *    leased).  If the copy fails (EFAULT), the message is not put back:
+ *    the flush selected it, so it is discarded then, and counted in the
+ *    mailbox's flushed_msgs/flushed_bytes (struct mbox_info), not in this
+ *    call's result.  So once the flush returns, no message it selects can
+ *    be read except by a read() already copying it.
+ *  - A message leased to a reader in ack mode is not touched: it is being
+ *    processed.  Acknowledged it is gone; handed back (MBOX_IOC_NACK, or
+ *    its file closed) it is queued again and a later flush can remove it
+ *    (one handed back while a flush runs may or may not be removed).
  * @flushed_msgs, @flushed_bytes (out): what was removed.
  */
 struct mbox_flush {
@@ -268,8 +306,13 @@ struct mbox_flush {
  *
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
- * enqueue happen atomically: no reader can see a flushed message after the
- * urgent one.
+ * enqueue happen atomically: no read() that starts after the urgent
+ * message is queued can return a message the flush selects.  (The flush
+ * itself may run in steps, see struct mbox_flush; the urgent message is
+ * queued in the same step as the flush's last one.)  Only a
+ * read() that had already dequeued one and was copying it out at that
+ * instant can still return it; if its copy fails, the message is
+ * discarded, not put back behind the urgent one (see struct mbox_flush).
  *
  * @seq (out): the urgent message's seq.
  * @flushed_msgs, @flushed_bytes (out): what the flush removed.
@@ -352,11 +395,24 @@ struct mbox_batch {
 
 /*
  * Commands.  Besides these, FIONREAD gives the number of bytes the next
- * read() needs (header included in header mode), 0 when empty.  poll()
+ * read() needs (header included in header mode), 0 when empty; like
+ * MBOX_IOC_PEEK it needs a file open for reading (EBADF), so that writers
+ * learn nothing about others' messages.  poll()
  * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
  * for reading when a message is queued, except for a file in ack mode
- * holding max_inflight leases; EPOLLOUT on a file open for writing when a
- * write of max_msg_size bytes would not block.
+ * holding max_inflight leases (MBOX_IOC_SET_MODE raising max_inflight or
+ * leaving ack mode wakes the pollers).
+ *
+ * EPOLLOUT, on a file open for writing: no writer is blocked and a
+ * message of N bytes fits, where N is the size of this open file's last
+ * write() (or batch entry) that failed with EAGAIN, or 1 if a write has
+ * succeeded since (or none failed).  So the loop "write until EAGAIN, then
+ * wait for EPOLLOUT" never stalls: EPOLLOUT comes as soon as the write
+ * that failed would succeed, and not before.  Like a datagram socket's,
+ * it is a statement about one size: a writer that then writes a larger
+ * message may get EAGAIN again (and then waits for that size), and
+ * several threads sharing one open file description share N.  Messages
+ * of max_msg_size or less always fit an empty mailbox.
  *
  * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
  * when the mailbox is empty.  Needs a file open for reading (EBADF).
