@@ -357,7 +357,8 @@ static void event_loop(struct __test_metadata *_metadata, int fd,
 		}
 		ASSERT_EQ(EAGAIN, errno);
 		waits++;
-		ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 10000)) {
+		ASSERT_EQ(1, epoll_wait(ep, &ev, 1,
+					mbox_scaled_ms(MBOX_WAIT_MS))) {
 			TH_LOG("stalled: %d messages sent, %d read, no EPOLLOUT",
 			       sent, d.got);
 			pthread_cancel(reader);

@@ -180,14 +180,13 @@ static inline int mbox_kill_when_ready(pid_t pid, int ready_fd)
 static inline int mbox_wait_writers(int fd, unsigned int n)
 {
 	struct mbox_info info;
-	int i;
+	long long t0;
 
-	for (i = 0; i < 4000; i++) {
+	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
 		if (mbox_info(fd, &info))
 			return -1;
 		if (info.writers_waiting == n)
 			return 0;
-		usleep(5000);
 	}
 	return -1;
 }
@@ -252,13 +251,13 @@ static inline char *mbox_uffd_page(int *uffd)
 	return p;
 }
 
-/* Wait (at most 60 s) until a task is parked on @uffd's page: 0 if so. */
+/* Wait (at most MBOX_WAIT_MS, scaled) until a task is parked on @uffd's page: 0 if so. */
 static inline int mbox_uffd_wait_fault(int uffd)
 {
 	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
 	struct uffd_msg msg;
 
-	if (poll(&pfd, 1, 60000) != 1 ||
+	if (poll(&pfd, 1, mbox_scaled_ms(MBOX_WAIT_MS)) != 1 ||
 	    read(uffd, &msg, sizeof(msg)) != sizeof(msg) ||
 	    msg.event != UFFD_EVENT_PAGEFAULT)
 		return -1;

@@ -16,7 +16,7 @@ lanes=${MBOX_LANES:-stock debug kcsan}
 # The data-race lane runs the programs that make threads and processes race
 # on a mailbox (each case of the others runs alone, with nothing to race).
 kcsan_tests="mbox_concurrency_test mbox_stress_test mbox_fuzz_test mbox_oob_test
-	mbox_poll_test mbox_ack_test mbox_batch_test"
+	mbox_poll_test mbox_ack_test mbox_batch_test mbox_fairness_test"
 pass=0 fail=0 skip=0
 
 host_case() {
