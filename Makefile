@@ -7,6 +7,18 @@ export MBOX_CACHE
 
 VM := selftests/vm
 BUILD := build
+
+# Kbuild splits M= at spaces: a checkout whose path has one builds its
+# module through a link, without spaces, that points at it from the cache.
+ifeq ($(words $(CURDIR)),1)
+MODTOP := $(CURDIR)
+else
+MODTOP := $(MBOX_CACHE)/kbuild-links/$(shell pwd -P | sha256sum | cut -c1-16)
+ifneq ($(words $(MODTOP)),1)
+$(error $(CURDIR) and MBOX_CACHE ($(MBOX_CACHE)) both have spaces in their paths, and kbuild cannot build there: set MBOX_CACHE to a path without spaces)
+endif
+$(shell mkdir -p "$(dir $(MODTOP))" && ln -sfn "$$(pwd -P)" "$(MODTOP)")
+endif
 ABI = $(shell dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null | \
 	sed -n 's/.*linux-headers-\([0-9][^ ,]*-amd64\).*/\1/p')
 # The stock lane's kernel: Debian's, of the installed headers' version.
@@ -89,15 +101,15 @@ $(BUILD_DEPS_STAMP): $(VM)/deps.sh
 
 module: $(BUILD_DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/stock
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/stock W=1 modules
+	$(MAKE) -C $(KDIR) M=$(MODTOP)/$(BUILD)/stock W=1 modules
 
 module-debug: $(DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/debug
-	$(MAKE) -C $$($(VM)/debug-kernel.sh debug) M=$(CURDIR)/$(BUILD)/debug W=1 modules
+	$(MAKE) -C $$($(VM)/debug-kernel.sh debug) M=$(MODTOP)/$(BUILD)/debug W=1 modules
 
 module-kcsan: $(DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/kcsan
-	$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(CURDIR)/$(BUILD)/kcsan W=1 modules
+	$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(MODTOP)/$(BUILD)/kcsan W=1 modules
 
 tests: $(TESTS)
 
@@ -138,13 +150,13 @@ $(KSELFTEST_STAMP): $(DEPS_STAMP) $(VM)/kselftest.sh
 
 $(BUILD)/selftests/%: selftests/%.c selftests/mbox_test.h selftests/mbox_harness.h uapi/linux/mbox.h $(KSELFTEST_STAMP) $(LIB_SO)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -Iuserspace/lib -I$$(cat $(KSELFTEST_STAMP)) -o $@ $< \
+	$(CC) $(TEST_CFLAGS) -Iuserspace/lib -I"$$(cat $(KSELFTEST_STAMP))" -o $@ $< \
 		$(if $(filter mbox_uring_test,$*),-luring) \
 		$(if $(filter mbox_lib_test,$*),-DMBOX_VERSION='"$(VERSION)"' $(LIB_LINK))
 
 $(BUILD)/selftests/mbox_compat_test_32: selftests/mbox_compat_test.c selftests/mbox_test.h selftests/mbox_harness.h uapi/linux/mbox.h $(KSELFTEST_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -m32 -static -I$$(cat $(KSELFTEST_STAMP)) -o $@ $<
+	$(CC) $(TEST_CFLAGS) -m32 -static -I"$$(cat $(KSELFTEST_STAMP))" -o $@ $<
 
 # The man pages must format without a single groff warning.
 man-check:
@@ -226,7 +238,7 @@ install: install-module install-userspace
 
 # depmod runs below, for the real system only: a staging tree gets no index.
 install-module: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(BUILD)/stock INSTALL_MOD_PATH=$(DESTDIR) \
+	$(MAKE) -C $(KDIR) M=$(MODTOP)/$(BUILD)/stock INSTALL_MOD_PATH=$(DESTDIR) \
 		INSTALL_MOD_DIR=extra CONFIG_MODULE_SIG_ALL= DEPMOD=true modules_install
 	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KRELEASE); fi
 

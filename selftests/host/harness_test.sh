@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # On the host: the VM harness itself, on the stock kernel.
 #  - A checkout and a cache under /tmp, in a path with spaces, a comma and
-#    a quote, run selftests in the VM (the guest's /tmp is its own).
+#    a quote, build the module and run selftests in the VM (the guest's
+#    /tmp is its own).
 #  - A path the VM cannot share is refused before booting, naming it.
 #  - A stage 2 that cannot run is reported with exit 125, not a panic.
 #  - A hung program, a program killed after dirtying the mailboxes and one
@@ -41,12 +42,15 @@ ok $? "a stage 2 that cannot run is reported (exit 125), not a kernel panic"
 # shell test after each sabotage takes about 4 s in the VM.
 kernel=$(selftests/vm/stock-kernel.sh) || exit 1
 initrd=$(selftests/vm/initramfs.sh "$kernel" "$(headers_abi)") || exit 1
-mkdir -p "$tmp/cache" "$tmp/co/build/stock"
+mkdir -p "$tmp/cache" "$tmp/co/build"
 ln -s "$(dirname "$kernel")" "$tmp/cache/kernel"
 ln -s "$(dirname "$initrd")" "$tmp/cache/initramfs"
-cp -r selftests "$tmp/co/"
+git ls-files -z | xargs -0 cp --parents -t "$tmp/co"
 cp -r build/bin build/lib "$tmp/co/build/"
-cp build/stock/mbox.ko "$tmp/co/build/stock/"
+# The module is built there too: kbuild cannot take a path with spaces, so
+# the Makefile builds it through a link from the (default) cache.
+make -s -C "$tmp/co" module > "$log" 2>&1 ||
+	{ sed 's/^/# /' "$log" | tail -20; }
 innocent=selftests/mbox_shell_test.sh
 sab=selftests/vm/sabotage
 (
@@ -57,7 +61,7 @@ sab=selftests/vm/sabotage
 ) > "$log" 2>&1
 rc=$?
 [ "$(grep -c "^# ---- $innocent: exit 0, 6 passed, 0 failed, 0 skipped" "$log")" -eq 4 ]
-ok $? "a checkout and cache under /tmp, with spaces, a comma and a quote in the path, run in the VM"
+ok $? "a checkout and cache under /tmp, with spaces, a comma and a quote in the path, build the module and run in the VM"
 
 [ $rc -eq 1 ] &&
 	grep -q "^# $sab/hang.sh overran its budget of [0-9]* s and was killed" "$log" &&
