@@ -806,6 +806,14 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	kmbox_msg_free(msg);
 	if (!urgent)
 		mbox_room_freed(mb, served);
+	/*
+	 * In ack mode the copy held a lease slot, and poll hid EPOLLIN from
+	 * a file at its limit meanwhile: with the slot back it may read the
+	 * next message.  mbox_room_freed()'s EPOLLOUT key (urgent: none)
+	 * would skip its EPOLLIN pollers; wake them as kmbox_ack() does.
+	 */
+	if (leases && !served && mbox_readable(mb))
+		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
 }
 
 void kmbox_leases_init(struct mbox_leases *leases)
