@@ -18,9 +18,11 @@
 
 static int mbox_open(struct inode *inode, struct file *file)
 {
-	struct mbox *mb = container_of(inode->i_cdev, struct mbox, cdev);
+	struct mbox *mb = kmbox_lookup(iminor(inode));
 	struct mbox_file *mf;
 
+	if (!mb)
+		return -ENXIO;
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;

@@ -118,12 +118,11 @@ struct mbox {
 
 	unsigned int index;
 	/*
-	 * @dev owns the mailbox: its release (main.c) frees it, once the
-	 * last reference is gone.  cdev_device_add() makes @cdev hold one,
-	 * and every open file holds the cdev.
+	 * Allocated and released by the kernel, not embedded: their release
+	 * may come after the module is gone (main.c, "Lifetimes").
 	 */
-	struct cdev cdev;
-	struct device dev;
+	struct cdev *cdev;
+	struct device *dev;
 };
 
 /*
@@ -203,6 +202,9 @@ void kmbox_mode_changed(struct mbox *mb);
 int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
 u32 kmbox_next_size(struct mbox *mb);
 __poll_t kmbox_poll_mask(struct mbox *mb, u32 wr_want);
+
+/* main.c */
+struct mbox *kmbox_lookup(unsigned int minor);
 
 /* fops.c */
 extern const struct file_operations kmbox_fops;
