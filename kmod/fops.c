@@ -312,6 +312,7 @@ static int mbox_flush_sel_init(struct mbox_flush_sel *sel,
 	sel->flags = flags;
 	sel->up_to_seq = up_to_seq;
 	sel->opener_uid = file->f_cred->euid;
+	sel->nonblock = file->f_flags & O_NONBLOCK;
 	return 0;
 }
 
@@ -334,7 +335,9 @@ static int mbox_ioc_flush(struct file *file, struct mbox *mb, unsigned int cmd,
 	ret = mbox_copy_out(arg, cmd, &req, sizeof(req));
 	if (ret)
 		return ret;
-	kmbox_flush(mb, &sel, &req);
+	ret = kmbox_flush(mb, &sel, &req);
+	if (ret)
+		return ret;
 	return mbox_copy_out(arg, cmd, &req, sizeof(req));
 }
 

@@ -178,13 +178,15 @@ struct mbox_flush_sel {
 	u32 flags;			/* MBOX_FLUSH_* */
 	u64 up_to_seq;
 	kuid_t opener_uid;
+	/* Another flush in progress is -EAGAIN, not a wait (O_NONBLOCK). */
+	bool nonblock;
 };
 
 int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			 const struct mbox_flush_sel *sel,
 			struct mbox_flush *result, u64 *seq);
-void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		 struct mbox_flush *result);
+int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		struct mbox_flush *result);
 
 struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 			    bool nonblock, struct mbox_leases *leases);

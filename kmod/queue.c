@@ -542,14 +542,31 @@ static void mbox_flushing_init(struct mbox_flushing *f,
 	INIT_LIST_HEAD(&f->doomed);
 }
 
-void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		 struct mbox_flush *result)
+/*
+ * One flush at a time, and one may walk a million messages: waiting for
+ * it is interruptible, and with @sel->nonblock it is -EAGAIN instead.
+ */
+static int mbox_flush_lock(struct mbox *mb, const struct mbox_flush_sel *sel)
+{
+	if (sel->nonblock)
+		return mutex_trylock(&mb->flush_lock) ? 0 : -EAGAIN;
+	if (mutex_lock_interruptible(&mb->flush_lock))
+		return -ERESTARTSYS;
+	return 0;
+}
+
+/* 0, or -EAGAIN / -ERESTARTSYS from mbox_flush_lock(): nothing flushed. */
+int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		struct mbox_flush *result)
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
+	int ret;
 
 	mbox_flushing_init(&f, sel, result);
-	mutex_lock(&mb->flush_lock);
+	ret = mbox_flush_lock(mb, sel);
+	if (ret)
+		return ret;
 	spin_lock(&mb->lock);
 	mbox_flush_locked(mb, &f);
 	if (result->flushed_msgs)
@@ -559,6 +576,7 @@ void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 	if (result->flushed_msgs)
 		mbox_room_freed(mb, served);
 	kmbox_msg_free_list(&f.doomed);
+	return 0;
 }
 
 /*
@@ -584,8 +602,10 @@ static u32 mbox_urgent_selected_locked(struct mbox *mb,
 
 /*
  * Enqueue an urgent message, after the flush @sel describes if @sel is not
- * NULL.  Never blocks on the mailbox: the urgent reserve full is -EAGAIN,
- * and then nothing was flushed either.  The message's slot in the reserve
+ * NULL.  Never waits for room: the urgent reserve full is -EAGAIN, and
+ * then nothing was flushed either.  With @sel it may wait for another
+ * flush in progress (mbox_flush_lock(): -EAGAIN or -ERESTARTSYS, nothing
+ * done).  The message's slot in the reserve
  * is taken first; a selective flush may drop the lock between chunks (a
  * reader may then read a selected message: its read came before the
  * urgent message), and the message is published in the same hold of the
@@ -603,9 +623,13 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	int ret = -EAGAIN;
 
 	mbox_flushing_init(&f, sel, result);
+	if (sel) {
+		ret = mbox_flush_lock(mb, sel);
+		if (ret)
+			return ret;
+		ret = -EAGAIN;
+	}
 	mbox_stamp_time(msg);
-	if (sel)
-		mutex_lock(&mb->flush_lock);
 	spin_lock(&mb->lock);
 	/*
 	 * All or nothing: without room for the message even after the

@@ -263,7 +263,10 @@ struct mbox_info {
  * messages are queued): a reader may still read a selected message the
  * walk has not reached yet (that read comes before the flush), and a
  * writer may take the room the flush already freed.  Flushes of one
- * mailbox run one at a time.
+ * mailbox run one at a time: a flush that finds another in progress
+ * waits for it (a signal ends that wait with EINTR, or a restart under
+ * SA_RESTART), or on an O_NONBLOCK file fails with EAGAIN; either way
+ * nothing was flushed.
  *
  * Messages not on the queue at that instant:
  *  - A message being copied out to a reader (its read() has dequeued it
@@ -301,8 +304,10 @@ struct mbox_flush {
  * before every normal message, FIFO among themselves, carry
  * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages, not
  * max_msgs/max_bytes: they get through when the normal queue is full.  The
- * reserve full: EAGAIN (an urgent send never blocks), and then the flush
- * below does not happen either.
+ * reserve full: EAGAIN (an urgent send never waits for room), and then the
+ * flush below does not happen either.  With MBOX_URGENT_FLUSH it may wait
+ * for another flush in progress, as MBOX_IOC_FLUSH does (EINTR on a
+ * signal; EAGAIN on an O_NONBLOCK file; nothing sent or flushed).
  *
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
