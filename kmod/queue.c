@@ -13,6 +13,7 @@
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/timekeeping.h>
 
 #include "mbox_internal.h"
@@ -181,9 +182,15 @@ static void mbox_publish_locked(struct mbox *mb, struct mbox_msg *msg)
  * starved by a stream of small ones.  The price is head-of-line blocking:
  * a small message waits behind a large one that does not fit yet.
  *
- * @queued is set and the task woken under the lock, and the waiter only
- * looks at @queued under the lock, so the waker never touches an entry
- * (on the waiter's stack) that its owner may have left.
+ * @queued is set under the lock, and the waiter only looks at it under
+ * the lock; the waker copies @task, with a reference, into a struct
+ * mbox_wakeups on its own stack and wakes it after unlocking (as
+ * ipc/mqueue.c's wake_q, which 6.1 does not export), so it never touches
+ * an entry (on the waiter's stack) that its owner may have left, and the
+ * wake-ups are not done under the lock.  A waiter that saw @queued (a
+ * signal woke it) may be gone by then: the reference keeps its task, and
+ * the late wake-up of a task sleeping elsewhere is a spurious one, which
+ * every kernel wait tolerates.
  */
 struct mbox_writer {
 	struct list_head node;		/* on mb->writers */
@@ -201,29 +208,78 @@ static void mbox_charge_publish_locked(struct mbox *mb, struct mbox_msg *msg)
 }
 
 /*
- * Enqueue the messages of the waiting writers that fit now, first come
- * first served, stopping at the first that does not.  Returns how many.
+ * The writers one hold of the lock served, to wake once it is dropped:
+ * at most MBOX_WAKE_BATCH, so the lock is held for a bounded time; @more
+ * when more might fit (mbox_wake_writers() serves them next).
  */
-static unsigned int mbox_serve_writers_locked(struct mbox *mb)
+#define MBOX_WAKE_BATCH		16
+
+struct mbox_wakeups {
+	unsigned int n;
+	bool more;
+	struct task_struct *task[MBOX_WAKE_BATCH];
+};
+
+/*
+ * Enqueue the messages of the waiting writers that fit now, first come
+ * first served, stopping at the first that does not or after a batch.
+ * Returns how many; their tasks, in @wk, are for mbox_wake_writers(),
+ * which every caller calls after unlocking.
+ */
+static unsigned int mbox_serve_writers_locked(struct mbox *mb,
+					      struct mbox_wakeups *wk)
 {
 	struct mbox_writer *w;
-	unsigned int served = 0;
+	u64 now = 0;
 
 	lockdep_assert_held(&mb->lock);
+	wk->n = 0;
+	wk->more = false;
 	while (!list_empty(&mb->writers)) {
 		w = list_first_entry(&mb->writers, struct mbox_writer, node);
 		if (!mbox_fits_locked(mb, w->msg->size))
 			break;
-		/* Its time is when it is queued, as for a writer that did not wait. */
-		w->msg->time_ns = ktime_get_real_ns();
+		if (wk->n == MBOX_WAKE_BATCH) {
+			wk->more = true;
+			break;
+		}
+		/*
+		 * Its time is when it is queued, as for a writer that did
+		 * not wait; one clock read for the batch.
+		 */
+		if (!now)
+			now = ktime_get_real_ns();
+		w->msg->time_ns = now;
 		mbox_charge_publish_locked(mb, w->msg);
 		list_del_init(&w->node);
 		mb->nr_writers_waiting--;
+		get_task_struct(w->task);
+		wk->task[wk->n++] = w->task;
 		w->queued = true;
-		wake_up_process(w->task);
-		served++;
 	}
-	return served;
+	return wk->n;
+}
+
+/*
+ * Unlocked: wake the writers mbox_serve_writers_locked() served, then
+ * serve and wake the next batches while there are more.  Returns how many
+ * it served beyond the first batch.
+ */
+static unsigned int mbox_wake_writers(struct mbox *mb, struct mbox_wakeups *wk)
+{
+	unsigned int served = 0, i;
+
+	for (;;) {
+		for (i = 0; i < wk->n; i++) {
+			wake_up_process(wk->task[i]);
+			put_task_struct(wk->task[i]);
+		}
+		if (!wk->more)
+			return served;
+		spin_lock(&mb->lock);
+		served += mbox_serve_writers_locked(mb, wk);
+		spin_unlock(&mb->lock);
+	}
 }
 
 /* Whether a non-blocking write of @size would succeed now. */
@@ -234,12 +290,15 @@ static bool mbox_writable_locked(struct mbox *mb, size_t size)
 
 /*
  * After room was freed and mbox_serve_writers_locked() enqueued @served
- * messages: wake a reader for them, and the pollers.
+ * messages: wake their writers (and serve the next batches), a reader
+ * for the messages, and the pollers.
  */
-static void mbox_room_freed(struct mbox *mb, unsigned int served)
+static void mbox_room_freed(struct mbox *mb, unsigned int served,
+			    struct mbox_wakeups *wk)
 {
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
 
+	served += mbox_wake_writers(mb, wk);
 	/* Pairs with set_current_state() in prepare_to_wait*(). */
 	smp_mb();
 	if (served) {
@@ -260,6 +319,7 @@ static void mbox_room_freed(struct mbox *mb, unsigned int served)
 int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 {
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	struct mbox_limits l;
 	int ret;
 
@@ -275,11 +335,11 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 		mb->max_msgs = l.max_msgs;
 		mb->max_bytes = l.max_bytes;
 		mb->max_urgent = l.max_urgent;
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	}
 	spin_unlock(&mb->lock);
 	if (!ret)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	return ret;
 }
 
@@ -317,6 +377,7 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 {
 	struct mbox_writer w;
 	unsigned int served;
+	struct mbox_wakeups wk;
 	bool head;
 
 	mbox_stamp_time(msg);
@@ -360,10 +421,10 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 	head = mb->writers.next == &w.node;
 	list_del(&w.node);
 	mb->nr_writers_waiting--;
-	served = head ? mbox_serve_writers_locked(mb) : 0;
+	served = head ? mbox_serve_writers_locked(mb, &wk) : 0;
 	spin_unlock(&mb->lock);
 	if (head)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	return -ERESTARTSYS;
 }
 
@@ -451,6 +512,7 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 	struct mbox_msg cursor = { .size = 0 };
 	struct mbox_msg *msg, *next;
 	unsigned int n = 0, served;
+	struct mbox_wakeups wk;
 	LIST_HEAD(chunk);
 
 	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
@@ -464,10 +526,10 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 		/* Keep the queue in seq order around the cursor. */
 		cursor.seq = msg->seq - 1;
 		list_add_tail(&cursor.node, &msg->node);
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 		list_splice_init(&f->doomed, &chunk);
 		spin_unlock(&mb->lock);
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 		kmbox_msg_free_list(&chunk);
 		cond_resched();
 		spin_lock(&mb->lock);
@@ -561,6 +623,7 @@ int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	int ret;
 
 	mbox_flushing_init(&f, sel, result);
@@ -570,11 +633,11 @@ int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 	spin_lock(&mb->lock);
 	mbox_flush_locked(mb, &f);
 	if (result->flushed_msgs)
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	mutex_unlock(&mb->flush_lock);
 	if (result->flushed_msgs)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	kmbox_msg_free_list(&f.doomed);
 	return 0;
 }
@@ -620,6 +683,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	int ret = -EAGAIN;
 
 	mbox_flushing_init(&f, sel, result);
@@ -645,7 +709,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		*seq = msg->seq;
 		/* Writers served after the urgent message: their seqs follow. */
 		if (sel && result->flushed_msgs)
-			served = mbox_serve_writers_locked(mb);
+			served = mbox_serve_writers_locked(mb, &wk);
 		ret = 0;
 	}
 	spin_unlock(&mb->lock);
@@ -655,7 +719,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	if (!ret)
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	kmbox_msg_free_list(&f.doomed);
 	return ret;
 }
@@ -803,6 +867,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	__poll_t events = mbox_readable_events(msg);
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	bool flushed;
 
 	spin_lock(&mb->lock);
@@ -818,7 +883,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 		mb->flushed_msgs++;
 		mb->flushed_bytes += msg->size;
 		if (!urgent)
-			served = mbox_serve_writers_locked(mb);
+			served = mbox_serve_writers_locked(mb, &wk);
 	} else {
 		mbox_return_locked(mb, msg);
 	}
@@ -829,7 +894,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	}
 	kmbox_msg_free(msg);
 	if (!urgent)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	/*
 	 * In ack mode the copy held a lease slot, and poll hid EPOLLIN from
 	 * a file at its limit meanwhile: with the slot back it may read the
@@ -889,6 +954,7 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	struct mbox_msg *msg, *tmp;
 	bool freed_normal = false;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	LIST_HEAD(done);
 
 	spin_lock(&mb->lock);
@@ -906,12 +972,12 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		freed_normal |= !(msg->flags & MBOX_MSG_URGENT);
 	}
 	if (freed_normal)
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	if (list_empty(&done))
 		return -ENOENT;
 	if (freed_normal)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
@@ -1000,18 +1066,19 @@ void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 
 	spin_lock(&mb->lock);
 	list_del_init(&msg->node);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
 	if (!urgent)
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	/* Spare the buffer first, so a writer we wake can take it. */
 	kmbox_msg_recycle(mb, msg);
 	if (!urgent)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 }
 
 int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
