@@ -894,6 +894,45 @@ TEST_F_TIMEOUT(oob, nonblocking_flush_does_not_wait_for_a_flush, 300)
 }
 
 /*
+ * Review item 7: a chunk of a flush that removed nothing and served no
+ * writer freed no room: it must not wake the EPOLLOUT pollers.  An
+ * edge-triggered epoll item reports each wake-up that finds the file
+ * writable; a FLUSH_MINE by another user walks three chunks of root's
+ * messages and removes none.
+ */
+static int other_flushes_mine(int unused)
+{
+	struct mbox_flush fl;
+	int fd = open(MBOX_DEV(0), O_WRONLY);
+
+	if (fd < 0)
+		return 1;
+	if (do_flush(fd, MBOX_FLUSH_MINE, 0, &fl))
+		return 2;
+	return fl.flushed_msgs ? 3 : 0;
+}
+
+TEST_F(oob, a_flush_that_removes_nothing_wakes_no_epollout_poller)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+	int ep, i;
+
+	for (i = 0; i < 3 * 256 + 1; i++)
+		ASSERT_EQ(1, write(self->fd, "m", 1));
+	ep = epoll_create1(0);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	/* The first report; then none until a wake-up. */
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, as_other_user(self->fd, other_flushes_mine));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0)) {
+		TH_LOG("a flush that removed nothing woke the EPOLLOUT pollers");
+	}
+	close(ep);
+}
+
+/*
  * Issue 15, item 5: a flush does bounded work under the mailbox lock.
  * FLUSH_MINE needs only a write-only file, and walks every queued message
  * to find its own.  On a mailbox of BIG_QUEUE messages, half of them the
