@@ -514,6 +514,7 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 	unsigned int n = 0, served;
 	struct mbox_wakeups wk;
 	LIST_HEAD(chunk);
+	bool removed;
 
 	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
 	while (&msg->node != &mb->queue && msg->seq <= f->last) {
@@ -527,9 +528,12 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 		cursor.seq = msg->seq - 1;
 		list_add_tail(&cursor.node, &msg->node);
 		served = mbox_serve_writers_locked(mb, &wk);
+		removed = !list_empty(&f->doomed);
 		list_splice_init(&f->doomed, &chunk);
 		spin_unlock(&mb->lock);
-		mbox_room_freed(mb, served, &wk);
+		/* A chunk that freed no room and served nobody wakes nobody. */
+		if (removed || served)
+			mbox_room_freed(mb, served, &wk);
 		kmbox_msg_free_list(&chunk);
 		cond_resched();
 		spin_lock(&mb->lock);
