@@ -9,7 +9,6 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
-#include <linux/list_sort.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -920,9 +919,11 @@ void kmbox_leases_init(struct mbox_leases *leases)
  * A detached message was delivered to a reader in ack mode: it stays
  * charged, in flight, until acknowledged or handed back.  The file's
  * leases are kept in seq order, so that the walks of kmbox_ack() and
- * kmbox_unlease() stop at the first seq past what they look for; leases
- * come in seq order but for concurrent readers of one file, so the
- * insertion walks back from the tail a step or two at most.
+ * kmbox_unlease() stop at the first seq past what they look for.  Leases
+ * come in seq order but for concurrent readers of one file (the insertion
+ * walks back from the tail a step or two) and for a message handed back
+ * and delivered again, older than every lease: that one goes first
+ * without a walk over them all.
  */
 void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
 		 struct mbox_leases *leases)
@@ -931,11 +932,16 @@ void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
 
 	spin_lock(&mb->lock);
 	list_del(&msg->node);
-	list_for_each_entry_reverse(pos, &leases->msgs, node)
-		if (pos->seq < msg->seq)
-			break;
-	/* After @pos, or first if the walk ended at the head. */
-	list_add(&msg->node, &pos->node);
+	pos = list_first_entry_or_null(&leases->msgs, struct mbox_msg, node);
+	if (!pos || pos->seq > msg->seq) {
+		list_add(&msg->node, &leases->msgs);
+	} else {
+		list_for_each_entry_reverse(pos, &leases->msgs, node)
+			if (pos->seq < msg->seq)
+				break;
+		/* After @pos: the head's seq is lower, the walk stops there. */
+		list_add(&msg->node, &pos->node);
+	}
 	/* Delivered: a flush during the copy no longer concerns it. */
 	msg->flushed = false;
 	mb->nr_inflight++;
@@ -999,18 +1005,10 @@ void kmbox_mode_changed(struct mbox *mb)
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
 }
 
-static int mbox_seq_cmp(void *priv, const struct list_head *a,
-			const struct list_head *b)
-{
-	u64 sa = list_entry(a, struct mbox_msg, node)->seq;
-	u64 sb = list_entry(b, struct mbox_msg, node)->seq;
-
-	return sa > sb;
-}
-
 /*
- * Merge @src, sorted by seq, into @dst, sorted by seq: one walk, so handing
- * back thousands of leases does not hold the lock for a quadratic time.
+ * Merge @src, sorted by seq (taken from a file's leases, which are kept in
+ * seq order), into @dst, sorted by seq: one walk, so handing back
+ * thousands of leases does not hold the lock for a quadratic time.
  */
 static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
 				     struct list_head *src)
@@ -1018,7 +1016,6 @@ static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
 	struct list_head *pos = dst->next;
 	struct mbox_msg *msg;
 
-	list_sort(NULL, src, mbox_seq_cmp);
 	while (!list_empty(src)) {
 		msg = list_first_entry(src, struct mbox_msg, node);
 		while (pos != dst &&
