@@ -114,10 +114,10 @@ static void mbox_wake_readers(struct mbox *mb, __poll_t events)
 static void mbox_ready_locked(struct mbox *mb, struct mbox_msg *msg)
 {
 	if (msg->flags & MBOX_MSG_URGENT) {
-		mb->nr_urgent_ready++;
+		WRITE_ONCE(mb->nr_urgent_ready, mb->nr_urgent_ready + 1);
 		mb->urgent_ready_bytes += msg->size;
 	} else {
-		mb->nr_ready++;
+		WRITE_ONCE(mb->nr_ready, mb->nr_ready + 1);
 		mb->ready_bytes += msg->size;
 	}
 }
@@ -127,10 +127,10 @@ static void mbox_unlink_locked(struct mbox *mb, struct mbox_msg *msg)
 {
 	list_del_init(&msg->node);
 	if (msg->flags & MBOX_MSG_URGENT) {
-		mb->nr_urgent_ready--;
+		WRITE_ONCE(mb->nr_urgent_ready, mb->nr_urgent_ready - 1);
 		mb->urgent_ready_bytes -= msg->size;
 	} else {
-		mb->nr_ready--;
+		WRITE_ONCE(mb->nr_ready, mb->nr_ready - 1);
 		mb->ready_bytes -= msg->size;
 	}
 }
@@ -330,7 +330,8 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.reserved = 0;
 	ret = kmbox_limits_valid(&l);
 	if (!ret) {
-		mb->max_msg_size = l.max_msg_size;
+		/* Read by write() without the lock. */
+		WRITE_ONCE(mb->max_msg_size, l.max_msg_size);
 		mb->max_msgs = l.max_msgs;
 		mb->max_bytes = l.max_bytes;
 		mb->max_urgent = l.max_urgent;
@@ -507,6 +508,7 @@ static void mbox_flush_urgent_locked(struct mbox *mb, struct mbox_flushing *f)
  * Called and returns with the lock held.
  */
 static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
+	__must_hold(&mb->lock)
 {
 	struct mbox_msg cursor = { .size = 0 };
 	struct mbox_msg *msg, *next;
@@ -581,8 +583,8 @@ static void mbox_flush_locked(struct mbox *mb, struct mbox_flushing *f)
 		mb->nr_urgent -= mb->nr_urgent_ready;
 		mb->nr_msgs -= mb->nr_ready;
 		mb->nr_bytes -= mb->ready_bytes;
-		mb->nr_urgent_ready = 0;
-		mb->nr_ready = 0;
+		WRITE_ONCE(mb->nr_urgent_ready, 0);
+		WRITE_ONCE(mb->nr_ready, 0);
 		mb->urgent_ready_bytes = 0;
 		mb->ready_bytes = 0;
 		mb->flushed_msgs += f->result->flushed_msgs;
@@ -806,7 +808,7 @@ struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 	list_add_tail(&msg->node, &mb->copying);
 	msg->delivery_count++;
 	if (leases)
-		leases->nr++;
+		WRITE_ONCE(leases->nr, leases->nr + 1);
 	spin_unlock(&mb->lock);
 	ret = 0;
 out:
@@ -877,7 +879,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	list_del_init(&msg->node);
 	msg->delivery_count--;
 	if (leases)
-		leases->nr--;
+		WRITE_ONCE(leases->nr, leases->nr - 1);
 	/* Marked by a finished flush, or selected by the one running. */
 	flushed = msg->flushed ||
 		  (mb->flushing && mbox_flushing_selects(mb->flushing, msg));
@@ -911,8 +913,8 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 void kmbox_leases_init(struct mbox_leases *leases)
 {
 	INIT_LIST_HEAD(&leases->msgs);
-	leases->nr = 0;
-	leases->max = MBOX_DEFAULT_INFLIGHT;
+	WRITE_ONCE(leases->nr, 0);
+	WRITE_ONCE(leases->max, MBOX_DEFAULT_INFLIGHT);
 }
 
 /*
@@ -975,7 +977,7 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
 		list_move_tail(&msg->node, &done);
-		leases->nr--;
+		WRITE_ONCE(leases->nr, leases->nr - 1);
 		mb->nr_inflight--;
 		mbox_uncharge_locked(mb, msg);
 		mb->total_dequeued++;
@@ -1001,8 +1003,19 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
  */
 void kmbox_mode_changed(struct mbox *mb)
 {
-	if (mbox_readable(mb))
-		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
+	/*
+	 * Order the caller's WRITE_ONCE()s of the mode and max_inflight
+	 * before the reads below; pairs with the barrier of
+	 * set_current_state() in the poller's wait, after which mbox_poll()
+	 * reads the mode (as in wq_has_sleeper()).
+	 */
+	smp_mb();
+	if (!mbox_readable(mb))
+		return;
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait,
+						EPOLLIN | EPOLLRDNORM);
 }
 
 /*
@@ -1046,7 +1059,7 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 			break;
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
-		leases->nr--;
+		WRITE_ONCE(leases->nr, leases->nr - 1);
 		mb->nr_inflight--;
 		msg->flags |= MBOX_MSG_REDELIVERED;
 		events |= mbox_readable_events(msg);

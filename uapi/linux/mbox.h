@@ -318,6 +318,11 @@ struct mbox_flush {
  * read() that had already dequeued one and was copying it out at that
  * instant can still return it; if its copy fails, the message is
  * discarded, not put back behind the urgent one (see struct mbox_flush).
+ * Leased messages (ack mode) are not flushed, as in struct mbox_flush:
+ * one handed back (MBOX_IOC_NACK, its file closed) while a flush with
+ * selectors runs in steps is removed only if it lands after the place
+ * the flush has reached; otherwise it is queued again, before the urgent
+ * message's seq, and a reader can get it after the urgent message.
  *
  * @seq (out): the urgent message's seq.
  * @flushed_msgs, @flushed_bytes (out): what the flush removed.
