@@ -34,7 +34,11 @@
  *    that freed the room returns and before any other writer can take
  *    it.  So no writer is starved (a message of max_msg_size goes in at
  *    the latest when the mailbox has drained), at the price that a small
- *    message waits behind a larger one that does not fit yet.
+ *    message waits behind a larger one that does not fit yet.  One
+ *    exception: a waiting writer that a signal interrupts leaves the line
+ *    and, if it writes again, joins it at the tail, also when the kernel
+ *    restarts the write for it (SA_RESTART, SIGSTOP then SIGCONT, the
+ *    freezer); a writer signalled over and over can thus be passed.
  *  - Messages belong to the mailbox, not to an open file: they survive the
  *    exit of readers and writers and are freed only at module unload.
  *
