@@ -18,9 +18,11 @@
 
 static int mbox_open(struct inode *inode, struct file *file)
 {
-	struct mbox *mb = container_of(inode->i_cdev, struct mbox, cdev);
+	struct mbox *mb = kmbox_lookup(iminor(inode));
 	struct mbox_file *mf;
 
+	if (!mb)
+		return -ENXIO;
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;
@@ -310,6 +312,7 @@ static int mbox_flush_sel_init(struct mbox_flush_sel *sel,
 	sel->flags = flags;
 	sel->up_to_seq = up_to_seq;
 	sel->opener_uid = file->f_cred->euid;
+	sel->nonblock = file->f_flags & O_NONBLOCK;
 	return 0;
 }
 
@@ -332,7 +335,9 @@ static int mbox_ioc_flush(struct file *file, struct mbox *mb, unsigned int cmd,
 	ret = mbox_copy_out(arg, cmd, &req, sizeof(req));
 	if (ret)
 		return ret;
-	kmbox_flush(mb, &sel, &req);
+	ret = kmbox_flush(mb, &sel, &req);
+	if (ret)
+		return ret;
 	return mbox_copy_out(arg, cmd, &req, sizeof(req));
 }
 

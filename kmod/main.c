@@ -45,13 +45,22 @@ static struct class *mbox_class;
 static struct mbox **mailboxes;
 
 /*
- * Mailboxes whose device is not released yet.  A release can come after
- * the module's exit function removed the devices (an open file, or
- * CONFIG_DEBUG_KOBJECT_RELEASE delaying it): exit waits for the last one,
- * since the release function is module code.
+ * Lifetimes.  The kernel may release a kobject long after its last
+ * kobject_put() (CONFIG_DEBUG_KOBJECT_RELEASE defers it to a kworker, by
+ * seconds), so a kobject whose release function is module code, or whose
+ * memory the module frees, can be used after the module is gone.  Waiting
+ * for the release at exit does not close that: whatever tells exit the
+ * release is done (a counter, a completion) is itself module code that
+ * runs after it, and free_module() may free the text while that code
+ * still returns.  So no kobject is ours: the cdev comes from cdev_alloc()
+ * and the device from device_create_with_groups(), and the kernel's own
+ * cdev_dynamic_release() and device_create_release() free them whenever
+ * their last reference goes, touching nothing of the module.  The mailbox
+ * has no kobject: exit frees it itself, once device_unregister() has
+ * drained the sysfs readers (kernfs waits for them) and cdev_del() has
+ * stopped new opens; an open file holds the module (cdev owner), so exit
+ * runs only when none is left.
  */
-static atomic_t mbox_live = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(mbox_released);
 
 /*
  * sysfs: one read-only file per field of struct mbox_info, each read from
@@ -158,35 +167,35 @@ static int mbox_params_valid(struct mbox_limits *limits)
 	return 0;
 }
 
-/* The last reference to a mailbox's device is gone: free the mailbox. */
-static void mbox_dev_release(struct device *dev)
+/* The mailbox of minor @minor; open() holds the module, so it is alive. */
+struct mbox *kmbox_lookup(unsigned int minor)
 {
-	struct mbox *mb = container_of(dev, struct mbox, dev);
+	return minor < nr_mailboxes ? mailboxes[minor] : NULL;
+}
 
+/* Undo mbox_add_device(): no sysfs reader, no new open, then free. */
+static void mbox_remove_device(struct mbox *mb)
+{
+	device_unregister(mb->dev);
+	cdev_del(mb->cdev);
 	kmbox_destroy(mb);
 	kfree(mb);
-	if (atomic_dec_and_test(&mbox_live))
-		wake_up(&mbox_released);
 }
 
 static void mbox_remove_devices(unsigned int count)
 {
-	while (count--) {
-		struct mbox *mb = mailboxes[count];
-
-		cdev_device_del(&mb->cdev, &mb->dev);
-		put_device(&mb->dev);
-	}
+	while (count--)
+		mbox_remove_device(mailboxes[count]);
 }
 
 /*
- * One mailbox with its own lifetime, as cdev_device_add() expects: the
- * struct device embedded in it is initialized first, so every error after
- * that is a put_device(), and its release frees the mailbox.
+ * One mailbox: the cdev is live before the device (and its uevent)
+ * appears, so the node opens as soon as udev creates it.
  */
 static int mbox_add_device(unsigned int index,
 			   const struct mbox_limits *limits)
 {
+	dev_t devt = MKDEV(MAJOR(mbox_devt), index);
 	struct mbox *mb;
 	int ret;
 
@@ -194,33 +203,37 @@ static int mbox_add_device(unsigned int index,
 	if (!mb)
 		return -ENOMEM;
 	kmbox_init(mb, index, limits);
-	device_initialize(&mb->dev);
-	atomic_inc(&mbox_live);
-	mb->dev.class = mbox_class;
-	mb->dev.devt = MKDEV(MAJOR(mbox_devt), index);
-	mb->dev.groups = mbox_groups;
-	mb->dev.release = mbox_dev_release;
-	dev_set_drvdata(&mb->dev, mb);
-	ret = dev_set_name(&mb->dev, "mbox%u", index);
-	if (ret)
-		goto err_put;
-	cdev_init(&mb->cdev, &kmbox_fops);
-	mb->cdev.owner = THIS_MODULE;
-	ret = cdev_device_add(&mb->cdev, &mb->dev);
-	if (ret)
-		goto err_put;
+	/* Before cdev_add() publishes the minor to open(). */
 	mailboxes[index] = mb;
+
+	ret = -ENOMEM;
+	mb->cdev = cdev_alloc();
+	if (!mb->cdev)
+		goto err_free;
+	mb->cdev->owner = THIS_MODULE;
+	mb->cdev->ops = &kmbox_fops;
+	ret = cdev_add(mb->cdev, devt, 1);
+	if (ret)
+		goto err_put_cdev;
+
+	mb->dev = device_create_with_groups(mbox_class, NULL, devt, mb,
+					    mbox_groups, "mbox%u", index);
+	if (IS_ERR(mb->dev)) {
+		ret = PTR_ERR(mb->dev);
+		goto err_cdev_del;
+	}
 	return 0;
 
-err_put:
-	put_device(&mb->dev);
+err_cdev_del:
+	cdev_del(mb->cdev);
+	goto err_free;
+err_put_cdev:
+	kobject_put(&mb->cdev->kobj);
+err_free:
+	mailboxes[index] = NULL;
+	kmbox_destroy(mb);
+	kfree(mb);
 	return ret;
-}
-
-/* Wait until every mailbox is freed: their release is our code. */
-static void mbox_wait_released(void)
-{
-	wait_event(mbox_released, !atomic_read(&mbox_live));
 }
 
 static int __init mbox_module_init(void)
@@ -259,7 +272,6 @@ static int __init mbox_module_init(void)
 
 err_devices:
 	mbox_remove_devices(i);
-	mbox_wait_released();
 	class_destroy(mbox_class);
 err_region:
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
@@ -272,7 +284,6 @@ err_free:
 static void __exit mbox_module_exit(void)
 {
 	mbox_remove_devices(nr_mailboxes);
-	mbox_wait_released();
 	class_destroy(mbox_class);
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
 	kfree(mailboxes);

@@ -22,10 +22,12 @@ struct pid;
 struct mbox_flushing;
 
 /*
- * One message.  The sender's identity, the payload and @time_ns are fixed
- * before it is enqueued (@time_ns just before the lock is taken); @seq is
- * set at enqueue, and @node, @flags and @delivery_count change later, all
- * under the mailbox lock.
+ * One message.  The sender's identity and the payload are fixed before it
+ * is enqueued.  @time_ns is stamped just before the lock is taken by a
+ * writer that goes in at once, or under the lock when a waiting writer's
+ * message is queued for it (queue.c, mbox_serve_writers_locked()); @seq
+ * is set at enqueue, and @node, @flags and @delivery_count change later,
+ * all under the mailbox lock.
  */
 struct mbox_msg {
 	struct list_head node;
@@ -68,7 +70,7 @@ struct mbox {
 	struct mutex flush_lock;
 	struct mbox_flushing *flushing;
 
-	/* Limits (struct mbox_limits). */
+	/* Limits (struct mbox_limits); write() reads max_msg_size unlocked. */
 	u32 max_msg_size;
 	u32 max_msgs;
 	u64 max_bytes;
@@ -82,7 +84,11 @@ struct mbox {
 	u32 nr_msgs;
 	u64 nr_bytes;
 	u32 nr_urgent;
-	/* Messages on the two lists, i.e. readable right now, and bytes. */
+	/*
+	 * Messages on the two lists, i.e. readable right now, and bytes.
+	 * The counts are written with WRITE_ONCE: poll and the readers'
+	 * wait condition read them without the lock.
+	 */
 	u32 nr_ready;
 	u32 nr_urgent_ready;
 	/* Leased to readers in ack mode: charged, on no list of ours. */
@@ -118,12 +124,11 @@ struct mbox {
 
 	unsigned int index;
 	/*
-	 * @dev owns the mailbox: its release (main.c) frees it, once the
-	 * last reference is gone.  cdev_device_add() makes @cdev hold one,
-	 * and every open file holds the cdev.
+	 * Allocated and released by the kernel, not embedded: their release
+	 * may come after the module is gone (main.c, "Lifetimes").
 	 */
-	struct cdev cdev;
-	struct device dev;
+	struct cdev *cdev;
+	struct device *dev;
 };
 
 /*
@@ -133,7 +138,7 @@ struct mbox {
  */
 struct mbox_leases {
 	struct list_head msgs;
-	u32 nr;
+	u32 nr;				/* WRITE_ONCE: poll reads it unlocked */
 	u32 max;			/* written with WRITE_ONCE */
 };
 
@@ -179,13 +184,15 @@ struct mbox_flush_sel {
 	u32 flags;			/* MBOX_FLUSH_* */
 	u64 up_to_seq;
 	kuid_t opener_uid;
+	/* Another flush in progress is -EAGAIN, not a wait (O_NONBLOCK). */
+	bool nonblock;
 };
 
 int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 			 const struct mbox_flush_sel *sel,
 			struct mbox_flush *result, u64 *seq);
-void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		 struct mbox_flush *result);
+int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		struct mbox_flush *result);
 
 struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 			    bool nonblock, struct mbox_leases *leases);
@@ -203,6 +210,9 @@ void kmbox_mode_changed(struct mbox *mb);
 int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr);
 u32 kmbox_next_size(struct mbox *mb);
 __poll_t kmbox_poll_mask(struct mbox *mb, u32 wr_want);
+
+/* main.c */
+struct mbox *kmbox_lookup(unsigned int minor);
 
 /* fops.c */
 extern const struct file_operations kmbox_fops;

@@ -30,6 +30,11 @@
  * attempt, no retries and no OOM killer, and a large payload is taken
  * only physically contiguous that way, without kvmalloc()'s vmalloc
  * fallback (which does not support __GFP_NORETRY and reclaims fully).
+ * That light attempt may still sleep in direct reclaim, so IOCB_NOWAIT
+ * is not strictly honoured here: GFP_NOWAIT would be, but its failures
+ * (no reclaim at all) are ENOMEM, which io_uring does not retry from its
+ * worker as it does EAGAIN, so a write that a blocking call would
+ * complete would fail; a short reclaim is the lesser cost.
  */
 #define MBOX_MSG_INLINE_MAX	(PAGE_SIZE - sizeof(struct mbox_msg))
 

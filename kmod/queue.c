@@ -9,10 +9,10 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
-#include <linux/list_sort.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/timekeeping.h>
 
 #include "mbox_internal.h"
@@ -114,10 +114,10 @@ static void mbox_wake_readers(struct mbox *mb, __poll_t events)
 static void mbox_ready_locked(struct mbox *mb, struct mbox_msg *msg)
 {
 	if (msg->flags & MBOX_MSG_URGENT) {
-		mb->nr_urgent_ready++;
+		WRITE_ONCE(mb->nr_urgent_ready, mb->nr_urgent_ready + 1);
 		mb->urgent_ready_bytes += msg->size;
 	} else {
-		mb->nr_ready++;
+		WRITE_ONCE(mb->nr_ready, mb->nr_ready + 1);
 		mb->ready_bytes += msg->size;
 	}
 }
@@ -127,10 +127,10 @@ static void mbox_unlink_locked(struct mbox *mb, struct mbox_msg *msg)
 {
 	list_del_init(&msg->node);
 	if (msg->flags & MBOX_MSG_URGENT) {
-		mb->nr_urgent_ready--;
+		WRITE_ONCE(mb->nr_urgent_ready, mb->nr_urgent_ready - 1);
 		mb->urgent_ready_bytes -= msg->size;
 	} else {
-		mb->nr_ready--;
+		WRITE_ONCE(mb->nr_ready, mb->nr_ready - 1);
 		mb->ready_bytes -= msg->size;
 	}
 }
@@ -181,9 +181,15 @@ static void mbox_publish_locked(struct mbox *mb, struct mbox_msg *msg)
  * starved by a stream of small ones.  The price is head-of-line blocking:
  * a small message waits behind a large one that does not fit yet.
  *
- * @queued is set and the task woken under the lock, and the waiter only
- * looks at @queued under the lock, so the waker never touches an entry
- * (on the waiter's stack) that its owner may have left.
+ * @queued is set under the lock, and the waiter only looks at it under
+ * the lock; the waker copies @task, with a reference, into a struct
+ * mbox_wakeups on its own stack and wakes it after unlocking (as
+ * ipc/mqueue.c's wake_q, which 6.1 does not export), so it never touches
+ * an entry (on the waiter's stack) that its owner may have left, and the
+ * wake-ups are not done under the lock.  A waiter that saw @queued (a
+ * signal woke it) may be gone by then: the reference keeps its task, and
+ * the late wake-up of a task sleeping elsewhere is a spurious one, which
+ * every kernel wait tolerates.
  */
 struct mbox_writer {
 	struct list_head node;		/* on mb->writers */
@@ -201,29 +207,78 @@ static void mbox_charge_publish_locked(struct mbox *mb, struct mbox_msg *msg)
 }
 
 /*
- * Enqueue the messages of the waiting writers that fit now, first come
- * first served, stopping at the first that does not.  Returns how many.
+ * The writers one hold of the lock served, to wake once it is dropped:
+ * at most MBOX_WAKE_BATCH, so the lock is held for a bounded time; @more
+ * when more might fit (mbox_wake_writers() serves them next).
  */
-static unsigned int mbox_serve_writers_locked(struct mbox *mb)
+#define MBOX_WAKE_BATCH		16
+
+struct mbox_wakeups {
+	unsigned int n;
+	bool more;
+	struct task_struct *task[MBOX_WAKE_BATCH];
+};
+
+/*
+ * Enqueue the messages of the waiting writers that fit now, first come
+ * first served, stopping at the first that does not or after a batch.
+ * Returns how many; their tasks, in @wk, are for mbox_wake_writers(),
+ * which every caller calls after unlocking.
+ */
+static unsigned int mbox_serve_writers_locked(struct mbox *mb,
+					      struct mbox_wakeups *wk)
 {
 	struct mbox_writer *w;
-	unsigned int served = 0;
+	u64 now = 0;
 
 	lockdep_assert_held(&mb->lock);
+	wk->n = 0;
+	wk->more = false;
 	while (!list_empty(&mb->writers)) {
 		w = list_first_entry(&mb->writers, struct mbox_writer, node);
 		if (!mbox_fits_locked(mb, w->msg->size))
 			break;
-		/* Its time is when it is queued, as for a writer that did not wait. */
-		w->msg->time_ns = ktime_get_real_ns();
+		if (wk->n == MBOX_WAKE_BATCH) {
+			wk->more = true;
+			break;
+		}
+		/*
+		 * Its time is when it is queued, as for a writer that did
+		 * not wait; one clock read for the batch.
+		 */
+		if (!now)
+			now = ktime_get_real_ns();
+		w->msg->time_ns = now;
 		mbox_charge_publish_locked(mb, w->msg);
 		list_del_init(&w->node);
 		mb->nr_writers_waiting--;
+		get_task_struct(w->task);
+		wk->task[wk->n++] = w->task;
 		w->queued = true;
-		wake_up_process(w->task);
-		served++;
 	}
-	return served;
+	return wk->n;
+}
+
+/*
+ * Unlocked: wake the writers mbox_serve_writers_locked() served, then
+ * serve and wake the next batches while there are more.  Returns how many
+ * it served beyond the first batch.
+ */
+static unsigned int mbox_wake_writers(struct mbox *mb, struct mbox_wakeups *wk)
+{
+	unsigned int served = 0, i;
+
+	for (;;) {
+		for (i = 0; i < wk->n; i++) {
+			wake_up_process(wk->task[i]);
+			put_task_struct(wk->task[i]);
+		}
+		if (!wk->more)
+			return served;
+		spin_lock(&mb->lock);
+		served += mbox_serve_writers_locked(mb, wk);
+		spin_unlock(&mb->lock);
+	}
 }
 
 /* Whether a non-blocking write of @size would succeed now. */
@@ -234,12 +289,15 @@ static bool mbox_writable_locked(struct mbox *mb, size_t size)
 
 /*
  * After room was freed and mbox_serve_writers_locked() enqueued @served
- * messages: wake a reader for them, and the pollers.
+ * messages: wake their writers (and serve the next batches), a reader
+ * for the messages, and the pollers.
  */
-static void mbox_room_freed(struct mbox *mb, unsigned int served)
+static void mbox_room_freed(struct mbox *mb, unsigned int served,
+			    struct mbox_wakeups *wk)
 {
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
 
+	served += mbox_wake_writers(mb, wk);
 	/* Pairs with set_current_state() in prepare_to_wait*(). */
 	smp_mb();
 	if (served) {
@@ -260,6 +318,7 @@ static void mbox_room_freed(struct mbox *mb, unsigned int served)
 int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 {
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	struct mbox_limits l;
 	int ret;
 
@@ -271,15 +330,16 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.reserved = 0;
 	ret = kmbox_limits_valid(&l);
 	if (!ret) {
-		mb->max_msg_size = l.max_msg_size;
+		/* Read by write() without the lock. */
+		WRITE_ONCE(mb->max_msg_size, l.max_msg_size);
 		mb->max_msgs = l.max_msgs;
 		mb->max_bytes = l.max_bytes;
 		mb->max_urgent = l.max_urgent;
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	}
 	spin_unlock(&mb->lock);
 	if (!ret)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	return ret;
 }
 
@@ -317,6 +377,7 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 {
 	struct mbox_writer w;
 	unsigned int served;
+	struct mbox_wakeups wk;
 	bool head;
 
 	mbox_stamp_time(msg);
@@ -360,10 +421,10 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 	head = mb->writers.next == &w.node;
 	list_del(&w.node);
 	mb->nr_writers_waiting--;
-	served = head ? mbox_serve_writers_locked(mb) : 0;
+	served = head ? mbox_serve_writers_locked(mb, &wk) : 0;
 	spin_unlock(&mb->lock);
 	if (head)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	return -ERESTARTSYS;
 }
 
@@ -447,11 +508,14 @@ static void mbox_flush_urgent_locked(struct mbox *mb, struct mbox_flushing *f)
  * Called and returns with the lock held.
  */
 static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
+	__must_hold(&mb->lock)
 {
 	struct mbox_msg cursor = { .size = 0 };
 	struct mbox_msg *msg, *next;
 	unsigned int n = 0, served;
+	struct mbox_wakeups wk;
 	LIST_HEAD(chunk);
+	bool removed;
 
 	msg = list_first_entry(&mb->queue, struct mbox_msg, node);
 	while (&msg->node != &mb->queue && msg->seq <= f->last) {
@@ -464,10 +528,13 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 		/* Keep the queue in seq order around the cursor. */
 		cursor.seq = msg->seq - 1;
 		list_add_tail(&cursor.node, &msg->node);
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
+		removed = !list_empty(&f->doomed);
 		list_splice_init(&f->doomed, &chunk);
 		spin_unlock(&mb->lock);
-		mbox_room_freed(mb, served);
+		/* A chunk that freed no room and served nobody wakes nobody. */
+		if (removed || served)
+			mbox_room_freed(mb, served, &wk);
 		kmbox_msg_free_list(&chunk);
 		cond_resched();
 		spin_lock(&mb->lock);
@@ -516,8 +583,8 @@ static void mbox_flush_locked(struct mbox *mb, struct mbox_flushing *f)
 		mb->nr_urgent -= mb->nr_urgent_ready;
 		mb->nr_msgs -= mb->nr_ready;
 		mb->nr_bytes -= mb->ready_bytes;
-		mb->nr_urgent_ready = 0;
-		mb->nr_ready = 0;
+		WRITE_ONCE(mb->nr_urgent_ready, 0);
+		WRITE_ONCE(mb->nr_ready, 0);
 		mb->urgent_ready_bytes = 0;
 		mb->ready_bytes = 0;
 		mb->flushed_msgs += f->result->flushed_msgs;
@@ -542,23 +609,42 @@ static void mbox_flushing_init(struct mbox_flushing *f,
 	INIT_LIST_HEAD(&f->doomed);
 }
 
-void kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
-		 struct mbox_flush *result)
+/*
+ * One flush at a time, and one may walk a million messages: waiting for
+ * it is interruptible, and with @sel->nonblock it is -EAGAIN instead.
+ */
+static int mbox_flush_lock(struct mbox *mb, const struct mbox_flush_sel *sel)
+{
+	if (sel->nonblock)
+		return mutex_trylock(&mb->flush_lock) ? 0 : -EAGAIN;
+	if (mutex_lock_interruptible(&mb->flush_lock))
+		return -ERESTARTSYS;
+	return 0;
+}
+
+/* 0, or -EAGAIN / -ERESTARTSYS from mbox_flush_lock(): nothing flushed. */
+int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
+		struct mbox_flush *result)
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
+	int ret;
 
 	mbox_flushing_init(&f, sel, result);
-	mutex_lock(&mb->flush_lock);
+	ret = mbox_flush_lock(mb, sel);
+	if (ret)
+		return ret;
 	spin_lock(&mb->lock);
 	mbox_flush_locked(mb, &f);
 	if (result->flushed_msgs)
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	mutex_unlock(&mb->flush_lock);
 	if (result->flushed_msgs)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	kmbox_msg_free_list(&f.doomed);
+	return 0;
 }
 
 /*
@@ -584,8 +670,10 @@ static u32 mbox_urgent_selected_locked(struct mbox *mb,
 
 /*
  * Enqueue an urgent message, after the flush @sel describes if @sel is not
- * NULL.  Never blocks on the mailbox: the urgent reserve full is -EAGAIN,
- * and then nothing was flushed either.  The message's slot in the reserve
+ * NULL.  Never waits for room: the urgent reserve full is -EAGAIN, and
+ * then nothing was flushed either.  With @sel it may wait for another
+ * flush in progress (mbox_flush_lock(): -EAGAIN or -ERESTARTSYS, nothing
+ * done).  The message's slot in the reserve
  * is taken first; a selective flush may drop the lock between chunks (a
  * reader may then read a selected message: its read came before the
  * urgent message), and the message is published in the same hold of the
@@ -600,12 +688,17 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	int ret = -EAGAIN;
 
 	mbox_flushing_init(&f, sel, result);
+	if (sel) {
+		ret = mbox_flush_lock(mb, sel);
+		if (ret)
+			return ret;
+		ret = -EAGAIN;
+	}
 	mbox_stamp_time(msg);
-	if (sel)
-		mutex_lock(&mb->flush_lock);
 	spin_lock(&mb->lock);
 	/*
 	 * All or nothing: without room for the message even after the
@@ -621,7 +714,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		*seq = msg->seq;
 		/* Writers served after the urgent message: their seqs follow. */
 		if (sel && result->flushed_msgs)
-			served = mbox_serve_writers_locked(mb);
+			served = mbox_serve_writers_locked(mb, &wk);
 		ret = 0;
 	}
 	spin_unlock(&mb->lock);
@@ -631,7 +724,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	if (!ret)
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	kmbox_msg_free_list(&f.doomed);
 	return ret;
 }
@@ -715,7 +808,7 @@ struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 	list_add_tail(&msg->node, &mb->copying);
 	msg->delivery_count++;
 	if (leases)
-		leases->nr++;
+		WRITE_ONCE(leases->nr, leases->nr + 1);
 	spin_unlock(&mb->lock);
 	ret = 0;
 out:
@@ -779,13 +872,14 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	__poll_t events = mbox_readable_events(msg);
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	bool flushed;
 
 	spin_lock(&mb->lock);
 	list_del_init(&msg->node);
 	msg->delivery_count--;
 	if (leases)
-		leases->nr--;
+		WRITE_ONCE(leases->nr, leases->nr - 1);
 	/* Marked by a finished flush, or selected by the one running. */
 	flushed = msg->flushed ||
 		  (mb->flushing && mbox_flushing_selects(mb->flushing, msg));
@@ -794,7 +888,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 		mb->flushed_msgs++;
 		mb->flushed_bytes += msg->size;
 		if (!urgent)
-			served = mbox_serve_writers_locked(mb);
+			served = mbox_serve_writers_locked(mb, &wk);
 	} else {
 		mbox_return_locked(mb, msg);
 	}
@@ -805,23 +899,33 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	}
 	kmbox_msg_free(msg);
 	if (!urgent)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
+	/*
+	 * In ack mode the copy held a lease slot, and poll hid EPOLLIN from
+	 * a file at its limit meanwhile: with the slot back it may read the
+	 * next message.  mbox_room_freed()'s EPOLLOUT key (urgent: none)
+	 * would skip its EPOLLIN pollers; wake them as kmbox_ack() does.
+	 */
+	if (leases && !served && mbox_readable(mb))
+		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
 }
 
 void kmbox_leases_init(struct mbox_leases *leases)
 {
 	INIT_LIST_HEAD(&leases->msgs);
-	leases->nr = 0;
-	leases->max = MBOX_DEFAULT_INFLIGHT;
+	WRITE_ONCE(leases->nr, 0);
+	WRITE_ONCE(leases->max, MBOX_DEFAULT_INFLIGHT);
 }
 
 /*
  * A detached message was delivered to a reader in ack mode: it stays
  * charged, in flight, until acknowledged or handed back.  The file's
  * leases are kept in seq order, so that the walks of kmbox_ack() and
- * kmbox_unlease() stop at the first seq past what they look for; leases
- * come in seq order but for concurrent readers of one file, so the
- * insertion walks back from the tail a step or two at most.
+ * kmbox_unlease() stop at the first seq past what they look for.  Leases
+ * come in seq order but for concurrent readers of one file (the insertion
+ * walks back from the tail a step or two) and for a message handed back
+ * and delivered again, older than every lease: that one goes first
+ * without a walk over them all.
  */
 void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
 		 struct mbox_leases *leases)
@@ -830,11 +934,16 @@ void kmbox_lease(struct mbox *mb, struct mbox_msg *msg,
 
 	spin_lock(&mb->lock);
 	list_del(&msg->node);
-	list_for_each_entry_reverse(pos, &leases->msgs, node)
-		if (pos->seq < msg->seq)
-			break;
-	/* After @pos, or first if the walk ended at the head. */
-	list_add(&msg->node, &pos->node);
+	pos = list_first_entry_or_null(&leases->msgs, struct mbox_msg, node);
+	if (!pos || pos->seq > msg->seq) {
+		list_add(&msg->node, &leases->msgs);
+	} else {
+		list_for_each_entry_reverse(pos, &leases->msgs, node)
+			if (pos->seq < msg->seq)
+				break;
+		/* After @pos: the head's seq is lower, the walk stops there. */
+		list_add(&msg->node, &pos->node);
+	}
 	/* Delivered: a flush during the copy no longer concerns it. */
 	msg->flushed = false;
 	mb->nr_inflight++;
@@ -857,6 +966,7 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	struct mbox_msg *msg, *tmp;
 	bool freed_normal = false;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 	LIST_HEAD(done);
 
 	spin_lock(&mb->lock);
@@ -867,19 +977,19 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
 		list_move_tail(&msg->node, &done);
-		leases->nr--;
+		WRITE_ONCE(leases->nr, leases->nr - 1);
 		mb->nr_inflight--;
 		mbox_uncharge_locked(mb, msg);
 		mb->total_dequeued++;
 		freed_normal |= !(msg->flags & MBOX_MSG_URGENT);
 	}
 	if (freed_normal)
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	if (list_empty(&done))
 		return -ENOENT;
 	if (freed_normal)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
@@ -893,22 +1003,25 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
  */
 void kmbox_mode_changed(struct mbox *mb)
 {
-	if (mbox_readable(mb))
-		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
-}
-
-static int mbox_seq_cmp(void *priv, const struct list_head *a,
-			const struct list_head *b)
-{
-	u64 sa = list_entry(a, struct mbox_msg, node)->seq;
-	u64 sb = list_entry(b, struct mbox_msg, node)->seq;
-
-	return sa > sb;
+	/*
+	 * Order the caller's WRITE_ONCE()s of the mode and max_inflight
+	 * before the reads below; pairs with the barrier of
+	 * set_current_state() in the poller's wait, after which mbox_poll()
+	 * reads the mode (as in wq_has_sleeper()).
+	 */
+	smp_mb();
+	if (!mbox_readable(mb))
+		return;
+	/* Ordered by the smp_mb() above. */
+	if (waitqueue_active(&mb->poll_wait))
+		wake_up_interruptible_sync_poll(&mb->poll_wait,
+						EPOLLIN | EPOLLRDNORM);
 }
 
 /*
- * Merge @src, sorted by seq, into @dst, sorted by seq: one walk, so handing
- * back thousands of leases does not hold the lock for a quadratic time.
+ * Merge @src, sorted by seq (taken from a file's leases, which are kept in
+ * seq order), into @dst, sorted by seq: one walk, so handing back
+ * thousands of leases does not hold the lock for a quadratic time.
  */
 static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
 				     struct list_head *src)
@@ -916,7 +1029,6 @@ static void mbox_merge_by_seq_locked(struct mbox *mb, struct list_head *dst,
 	struct list_head *pos = dst->next;
 	struct mbox_msg *msg;
 
-	list_sort(NULL, src, mbox_seq_cmp);
 	while (!list_empty(src)) {
 		msg = list_first_entry(src, struct mbox_msg, node);
 		while (pos != dst &&
@@ -947,7 +1059,7 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 			break;
 		if (!mbox_lease_selects(msg, seq, up_to))
 			continue;
-		leases->nr--;
+		WRITE_ONCE(leases->nr, leases->nr - 1);
 		mb->nr_inflight--;
 		msg->flags |= MBOX_MSG_REDELIVERED;
 		events |= mbox_readable_events(msg);
@@ -968,18 +1080,19 @@ void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
 	unsigned int served = 0;
+	struct mbox_wakeups wk;
 
 	spin_lock(&mb->lock);
 	list_del_init(&msg->node);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
 	if (!urgent)
-		served = mbox_serve_writers_locked(mb);
+		served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	/* Spare the buffer first, so a writer we wake can take it. */
 	kmbox_msg_recycle(mb, msg);
 	if (!urgent)
-		mbox_room_freed(mb, served);
+		mbox_room_freed(mb, served, &wk);
 }
 
 int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)

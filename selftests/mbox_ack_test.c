@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
@@ -314,6 +315,101 @@ TEST_F(ack, set_mode_that_makes_the_file_readable_wakes_pollers)
 	}
 	ASSERT_EQ(2, recv_int(self->rd, &hdr));
 	close(ep);
+}
+
+/*
+ * A read in ack mode holds a lease slot while it copies, so a file at its
+ * limit (max_inflight 1) hides EPOLLIN during the copy.  If a flush
+ * selects the message meanwhile and the copy then fails, the message is
+ * discarded and the slot freed: the file can read the next message again,
+ * and its EPOLLIN pollers must be woken (an EPOLLOUT-only wake-up skips
+ * them).  The copy is parked on a userfaultfd page while the flush runs.
+ */
+struct parked_read {
+	int fd;
+	char *buf;
+	ssize_t ret;
+	int err;
+};
+
+static void *parked_reader(void *arg)
+{
+	struct parked_read *p = arg;
+
+	p->ret = read(p->fd, p->buf, 4096);
+	p->err = errno;
+	return NULL;
+}
+
+/* 1: no userfaultfd here (skip). */
+static int discarded_copy_wakes_pollin(struct __test_metadata *_metadata,
+				       int fd, int rd, bool urgent)
+{
+	struct mbox_urgent urg = { .buf = (uintptr_t)"A", .len = 1 };
+	struct parked_read p = { .fd = rd };
+	struct mbox_flush fl = { .flags = MBOX_FLUSH_UP_TO_SEQ };
+	struct mbox_info info;
+	struct epoll_event ev;
+	pthread_t reader;
+	uint64_t seq_a;
+	int uffd, ep;
+
+	ASSERT_EQ(0, set_ack_mode(rd, 1));
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	seq_a = info.next_seq;
+	if (urgent) {
+		ASSERT_EQ(0, ioctl(fd, MBOX_IOC_SEND_URGENT, &urg));
+		ASSERT_EQ(seq_a, urg.seq);
+	} else {
+		ASSERT_EQ(1, write(fd, "A", 1));
+	}
+	ASSERT_EQ(1, write(fd, "B", 1));
+
+	p.buf = mbox_uffd_page(&uffd);
+	if (!p.buf && errno == ENOSYS)
+		return 1;
+	ASSERT_NE(NULL, p.buf);
+	ASSERT_EQ(0, pthread_create(&reader, NULL, parked_reader, &p));
+	/* A is detached and being copied: the file is at its limit. */
+	ASSERT_EQ(0, mbox_uffd_wait_fault(uffd));
+	ep = epoll_in(rd);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+
+	/* Selects A, which is on no queue: nothing removed, nothing woken. */
+	fl.up_to_seq = seq_a;
+	ASSERT_EQ(0, ioctl(fd, MBOX_IOC_FLUSH, &fl));
+	ASSERT_EQ(0, fl.flushed_msgs);
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+
+	/* The copy fails: A is discarded, the lease slot is free again. */
+	ASSERT_EQ(0, mbox_uffd_fail(uffd, p.buf));
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+	ASSERT_EQ(-1, p.ret);
+	ASSERT_EQ(EFAULT, p.err);
+	ASSERT_EQ(1, mbox_queued(fd));
+
+	/* An epoll item is polled again only when woken. */
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0)) {
+		TH_LOG("the discarded copy freed the lease slot but woke no EPOLLIN poller");
+	}
+	ASSERT_EQ(EPOLLIN, ev.events);
+	close(ep);
+	close(uffd);
+	munmap(p.buf, 4096);
+	return 0;
+}
+
+TEST_F(ack, a_discarded_copy_wakes_pollin_at_the_lease_limit)
+{
+	if (discarded_copy_wakes_pollin(_metadata, self->fd, self->rd, false))
+		SKIP(return, "no userfaultfd in this kernel (ENOSYS)");
+}
+
+TEST_F(ack, a_discarded_urgent_copy_wakes_pollin_at_the_lease_limit)
+{
+	if (discarded_copy_wakes_pollin(_metadata, self->fd, self->rd, true))
+		SKIP(return, "no userfaultfd in this kernel (ENOSYS)");
 }
 
 TEST_F(ack, inflight_messages_count_against_capacity)

@@ -804,6 +804,135 @@ TEST_F(oob, a_message_being_copied_when_flushed_is_delivered_if_the_copy_works)
 }
 
 /*
+ * Review item 3: an O_NONBLOCK SEND_URGENT with MBOX_URGENT_FLUSH does not
+ * wait for another flush in progress (which can walk a million messages
+ * for a write-only opener): EAGAIN, and nothing sent or flushed.  Forced
+ * on CPU 0: the main thread flushes UP_TO_SEQ over more than one chunk;
+ * its first chunk frees room and serves a SCHED_FIFO writer blocked on a
+ * full mailbox, which preempts the flush at the chunk boundary (the flush
+ * holds its lock from start to end) and sends the urgent abort.
+ */
+#define NB_FILL		(3 * 256)
+
+struct urgent_behind_flush {
+	int wfd;		/* blocking, for the write that waits */
+	int nbfd;		/* O_NONBLOCK, for the urgent abort */
+	ssize_t wret;
+	bool plain;		/* MBOX_IOC_FLUSH instead of the abort */
+	int uret;
+	int uerr;
+	struct mbox_urgent urg;
+	struct mbox_flush fl;
+};
+
+static void *fifo_writer_then_urgent(void *arg)
+{
+	struct urgent_behind_flush *u = arg;
+
+	u->uret = -2;
+	if (mbox_pin_cpu(0) || mbox_set_fifo(1))
+		return NULL;
+	u->wret = write(u->wfd, "w", 1);
+	if (u->plain)
+		u->uret = do_flush(u->nbfd, 0, 0, &u->fl);
+	else
+		u->uret = send_urgent(u->nbfd, "abort", MBOX_URGENT_FLUSH, 0,
+				      0, &u->urg);
+	u->uerr = errno;
+	return NULL;
+}
+
+static void flush_behind_a_flush(struct __test_metadata *_metadata, int fd,
+				 bool plain)
+{
+	struct urgent_behind_flush u = { .plain = plain };
+	struct mbox_info info;
+	struct mbox_flush fl;
+	pthread_t w;
+	uint64_t first;
+	int i;
+
+	ASSERT_EQ(0, mbox_set_limits(fd, 0, NB_FILL, 0));
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	first = info.next_seq;
+	for (i = 0; i < NB_FILL; i++)
+		ASSERT_EQ(1, write(fd, "m", 1));
+	u.wfd = open(MBOX_DEV(0), O_WRONLY);
+	ASSERT_LE(0, u.wfd);
+	u.nbfd = open(MBOX_DEV(0), O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, u.nbfd);
+
+	ASSERT_EQ(0, mbox_pin_cpu(0));
+	ASSERT_EQ(0, pthread_create(&w, NULL, fifo_writer_then_urgent, &u));
+	ASSERT_EQ(0, mbox_wait_writers(fd, 1));
+	ASSERT_EQ(0, do_flush(fd, MBOX_FLUSH_UP_TO_SEQ,
+			      first + NB_FILL - 1, &fl));
+	ASSERT_EQ(0, pthread_join(w, NULL));
+	ASSERT_EQ(NB_FILL, fl.flushed_msgs);
+	ASSERT_EQ(1, u.wret);
+	EXPECT_EQ(-1, u.uret) {
+		TH_LOG("the %s waited for the flush in progress",
+		       plain ? "flush" : "urgent abort");
+	}
+	EXPECT_EQ(EAGAIN, u.uerr);
+	/* Nothing sent, nothing flushed by it: the writer's message stays. */
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	EXPECT_EQ(0, info.urgent_queued);
+	EXPECT_EQ(1, info.msgs_queued);
+	close(u.nbfd);
+	close(u.wfd);
+}
+
+TEST_F_TIMEOUT(oob, nonblocking_urgent_flush_does_not_wait_for_a_flush, 300)
+{
+	flush_behind_a_flush(_metadata, self->fd, false);
+}
+
+TEST_F_TIMEOUT(oob, nonblocking_flush_does_not_wait_for_a_flush, 300)
+{
+	flush_behind_a_flush(_metadata, self->fd, true);
+}
+
+/*
+ * Review item 7: a chunk of a flush that removed nothing and served no
+ * writer freed no room: it must not wake the EPOLLOUT pollers.  An
+ * edge-triggered epoll item reports each wake-up that finds the file
+ * writable; a FLUSH_MINE by another user walks three chunks of root's
+ * messages and removes none.
+ */
+static int other_flushes_mine(int unused)
+{
+	struct mbox_flush fl;
+	int fd = open(MBOX_DEV(0), O_WRONLY);
+
+	if (fd < 0)
+		return 1;
+	if (do_flush(fd, MBOX_FLUSH_MINE, 0, &fl))
+		return 2;
+	return fl.flushed_msgs ? 3 : 0;
+}
+
+TEST_F(oob, a_flush_that_removes_nothing_wakes_no_epollout_poller)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+	int ep, i;
+
+	for (i = 0; i < 3 * 256 + 1; i++)
+		ASSERT_EQ(1, write(self->fd, "m", 1));
+	ep = epoll_create1(0);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	/* The first report; then none until a wake-up. */
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, as_other_user(self->fd, other_flushes_mine));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0)) {
+		TH_LOG("a flush that removed nothing woke the EPOLLOUT pollers");
+	}
+	close(ep);
+}
+
+/*
  * Issue 15, item 5: a flush does bounded work under the mailbox lock.
  * FLUSH_MINE needs only a write-only file, and walks every queued message
  * to find its own.  On a mailbox of BIG_QUEUE messages, half of them the

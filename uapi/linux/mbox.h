@@ -34,7 +34,11 @@
  *    that freed the room returns and before any other writer can take
  *    it.  So no writer is starved (a message of max_msg_size goes in at
  *    the latest when the mailbox has drained), at the price that a small
- *    message waits behind a larger one that does not fit yet.
+ *    message waits behind a larger one that does not fit yet.  One
+ *    exception: a waiting writer that a signal interrupts leaves the line
+ *    and, if it writes again, joins it at the tail, also when the kernel
+ *    restarts the write for it (SA_RESTART, SIGSTOP then SIGCONT, the
+ *    freezer); a writer signalled over and over can thus be passed.
  *  - Messages belong to the mailbox, not to an open file: they survive the
  *    exit of readers and writers and are freed only at module unload.
  *
@@ -263,7 +267,10 @@ struct mbox_info {
  * messages are queued): a reader may still read a selected message the
  * walk has not reached yet (that read comes before the flush), and a
  * writer may take the room the flush already freed.  Flushes of one
- * mailbox run one at a time.
+ * mailbox run one at a time: a flush that finds another in progress
+ * waits for it (a signal ends that wait with EINTR, or a restart under
+ * SA_RESTART), or on an O_NONBLOCK file fails with EAGAIN; either way
+ * nothing was flushed.
  *
  * Messages not on the queue at that instant:
  *  - A message being copied out to a reader (its read() has dequeued it
@@ -301,8 +308,10 @@ struct mbox_flush {
  * before every normal message, FIFO among themselves, carry
  * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages, not
  * max_msgs/max_bytes: they get through when the normal queue is full.  The
- * reserve full: EAGAIN (an urgent send never blocks), and then the flush
- * below does not happen either.
+ * reserve full: EAGAIN (an urgent send never waits for room), and then the
+ * flush below does not happen either.  With MBOX_URGENT_FLUSH it may wait
+ * for another flush in progress, as MBOX_IOC_FLUSH does (EINTR on a
+ * signal; EAGAIN on an O_NONBLOCK file; nothing sent or flushed).
  *
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
@@ -313,6 +322,11 @@ struct mbox_flush {
  * read() that had already dequeued one and was copying it out at that
  * instant can still return it; if its copy fails, the message is
  * discarded, not put back behind the urgent one (see struct mbox_flush).
+ * Leased messages (ack mode) are not flushed, as in struct mbox_flush:
+ * one handed back (MBOX_IOC_NACK, its file closed) while a flush with
+ * selectors runs in steps is removed only if it lands after the place
+ * the flush has reached; otherwise it is queued again, before the urgent
+ * message's seq, and a reader can get it after the urgent message.
  *
  * @seq (out): the urgent message's seq.
  * @flushed_msgs, @flushed_bytes (out): what the flush removed.
