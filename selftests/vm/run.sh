@@ -17,7 +17,7 @@
 #   --params 'P=V ...'   module parameters    [MBOX_PARAMS]
 #   --mem SIZE           guest memory         [MBOX_VM_MEM, 2G]
 #   --smp N              guest CPUs           [MBOX_VM_SMP, 2]
-#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 3600,
+#   --timeout SECONDS    kill a hung run      [MBOX_VM_TIMEOUT, 5400,
 #                        times MBOX_TIMEOUT_SCALE]
 #   --append ARGS        extra kernel args    [MBOX_VM_APPEND]
 #   --icount             guest clock = instructions executed (1 ns each):
@@ -37,7 +37,7 @@ mem=${MBOX_VM_MEM:-2G}
 smp=${MBOX_VM_SMP:-2}
 # The slowest lane measured (README, "Timeouts") with a margin, stretched
 # by MBOX_TIMEOUT_SCALE like every bound of the suite: it only catches hangs.
-timeout=$(awk -v t="${MBOX_VM_TIMEOUT:-3600}" -v k="${MBOX_TIMEOUT_SCALE:-1}" \
+timeout=$(awk -v t="${MBOX_VM_TIMEOUT:-5400}" -v k="${MBOX_TIMEOUT_SCALE:-1}" \
 	'BEGIN { printf "%d", t * (k >= 1 ? k : 1) }')
 append=${MBOX_VM_APPEND:-}
 icount=${MBOX_VM_ICOUNT:-}
