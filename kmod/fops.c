@@ -162,6 +162,12 @@ static __poll_t mbox_poll(struct file *file, struct poll_table_struct *wait)
 	__poll_t mask;
 
 	poll_wait(file, &mf->mb->poll_wait, wait);
+	/*
+	 * Order the wait queue insertion before the lockless reads of the
+	 * mode and lease counts below; pairs with the smp_mb() in
+	 * kmbox_mode_changed() (as sock_poll_wait() does for sockets).
+	 */
+	smp_mb();
 	mask = kmbox_poll_mask(mf->mb, READ_ONCE(mf->wr_want));
 	/*
 	 * Report only the directions this file may use; a file at its ack

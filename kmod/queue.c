@@ -399,7 +399,11 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 	list_add_tail(&w.node, &mb->writers);
 	mb->nr_writers_waiting++;
 	for (;;) {
-		/* The waker sets @queued and wakes us under the lock. */
+		/*
+		 * The waker sets @queued under the lock and wakes us after
+		 * dropping it; the state set here, before our unlock, cannot
+		 * miss that wake-up.
+		 */
 		__set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&mb->lock);
 		schedule();
@@ -1005,9 +1009,8 @@ void kmbox_mode_changed(struct mbox *mb)
 {
 	/*
 	 * Order the caller's WRITE_ONCE()s of the mode and max_inflight
-	 * before the reads below; pairs with the barrier of
-	 * set_current_state() in the poller's wait, after which mbox_poll()
-	 * reads the mode (as in wq_has_sleeper()).
+	 * before the reads below; pairs with the smp_mb() in mbox_poll()
+	 * between its wait queue insertion and its reads of the mode.
 	 */
 	smp_mb();
 	if (!mbox_readable(mb))
