@@ -325,21 +325,7 @@ TEST_F(ack, set_mode_that_makes_the_file_readable_wakes_pollers)
  * and its EPOLLIN pollers must be woken (an EPOLLOUT-only wake-up skips
  * them).  The copy is parked on a userfaultfd page while the flush runs.
  */
-struct parked_read {
-	int fd;
-	char *buf;
-	ssize_t ret;
-	int err;
-};
-
-static void *parked_reader(void *arg)
-{
-	struct parked_read *p = arg;
-
-	p->ret = read(p->fd, p->buf, 4096);
-	p->err = errno;
-	return NULL;
-}
+/* struct parked_read and parked_reader(): mbox_test.h. */
 
 /* 1: no userfaultfd here (skip). */
 static int discarded_copy_wakes_pollin(struct __test_metadata *_metadata,

@@ -387,22 +387,6 @@ TEST_F(mbox, nonblocking_write_on_full_is_eagain)
 	ASSERT_EQ(3, mbox_queued(self->fd));
 }
 
-/* Wait until the mailbox reports @n blocked readers or writers. */
-static int wait_for_waiters(int fd, int readers, int writers)
-{
-	struct mbox_info info;
-	long long t0;
-
-	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
-		if (mbox_info(fd, &info))
-			return -1;
-		if ((int)info.readers_waiting == readers &&
-		    (int)info.writers_waiting == writers)
-			return 0;
-	}
-	return -1;
-}
-
 TEST_F(mbox, blocked_reader_gets_the_next_message)
 {
 	int status;
@@ -418,7 +402,7 @@ TEST_F(mbox, blocked_reader_gets_the_next_message)
 			_exit(1);
 		_exit(0);
 	}
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 1, 0));
+	ASSERT_EQ(0, mbox_wait_waiting(self->fd, 1, 0));
 	ASSERT_EQ(4, write(self->fd, "wake", 4));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
@@ -438,7 +422,7 @@ TEST_F(mbox, blocked_writer_proceeds_when_room_is_made)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(write(self->fd, "second", 6) == 6 ? 0 : 1);
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	ASSERT_EQ(0, mbox_wait_waiting(self->fd, 0, 1));
 	ASSERT_EQ(1, mbox_queued(self->fd));
 	ASSERT_EQ(5, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -471,7 +455,7 @@ TEST_F(mbox, writers_are_served_in_arrival_order)
 		memset(buf, 'B', sizeof(buf));
 		_exit(write(self->fd, buf, 40) == 40 ? 0 : 1);
 	}
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	ASSERT_EQ(0, mbox_wait_waiting(self->fd, 0, 1));
 	/* A 20-byte writer waits behind it. */
 	small = mbox_fork();
 	ASSERT_LE(0, small);
@@ -479,17 +463,17 @@ TEST_F(mbox, writers_are_served_in_arrival_order)
 		memset(buf, 's', sizeof(buf));
 		_exit(write(self->fd, buf, 20) == 20 ? 0 : 1);
 	}
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 2));
+	ASSERT_EQ(0, mbox_wait_waiting(self->fd, 0, 2));
 	/* 40 used: the small one would fit, but the big one is first. */
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 2));
+	ASSERT_EQ(0, mbox_wait_waiting(self->fd, 0, 2));
 	ASSERT_EQ(2, mbox_queued(self->fd));
 	/* 20 used: the big one goes in at once, the small one still waits. */
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(2, mbox_queued(self->fd));
 	ASSERT_EQ(big, waitpid(big, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, wait_for_waiters(self->fd, 0, 1));
+	ASSERT_EQ(0, mbox_wait_waiting(self->fd, 0, 1));
 	/* 40 used: now the small one. */
 	ASSERT_EQ(20, read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(small, waitpid(small, &status, 0));

@@ -21,21 +21,6 @@
 
 #define NENT 8
 
-/* Wait until @what of the mailbox behind @fd is @n (false: never). */
-static bool wait_for_waiters(int fd, bool writers, uint32_t n)
-{
-	struct mbox_info info;
-	long long t0;
-
-	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(10000)) {
-		if (mbox_info(fd, &info))
-			return false;
-		if ((writers ? info.writers_waiting : info.readers_waiting) == n)
-			return true;
-	}
-	return false;
-}
-
 static long batch(int fd, unsigned long cmd, struct mbox_batch_entry *e,
 		  uint32_t count)
 {
@@ -357,7 +342,7 @@ TEST_F(batch, only_the_first_entry_waits_for_room)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		/* Once the batch is blocked, make room for exactly one. */
-		if (!wait_for_waiters(self->fd, true, 1))
+		if (mbox_wait_writers(self->fd, 1))
 			_exit(2);
 		_exit(read(self->fd, out, sizeof(out)) == 2 ? 0 : 1);
 	}
@@ -378,7 +363,7 @@ TEST_F(batch, only_the_first_entry_waits_for_a_message)
 	pid = mbox_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (!wait_for_waiters(self->fd, false, 1))
+		if (mbox_wait_readers(self->fd, 1))
 			_exit(2);
 		_exit(write(self->fd, "late", 4) == 4 ? 0 : 1);
 	}

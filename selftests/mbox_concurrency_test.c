@@ -215,20 +215,6 @@ TEST_F_TIMEOUT(conc, eight_writers_four_readers, 600)
 	ASSERT_EQ(0, mbox_queued(self->fd));
 }
 
-static int wait_readers(int fd, unsigned int n)
-{
-	struct mbox_info info;
-	long long t0;
-
-	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
-		if (mbox_info(fd, &info))
-			return -1;
-		if (info.readers_waiting == n)
-			return 0;
-	}
-	return -1;
-}
-
 TEST_F(conc, one_message_wakes_one_reader)
 {
 	pid_t readers[8];
@@ -243,7 +229,7 @@ TEST_F(conc, one_message_wakes_one_reader)
 			_exit(read(self->fd, buf, sizeof(buf)) == 1 ? 0 : 1);
 		}
 	}
-	ASSERT_EQ(0, wait_readers(self->fd, 8));
+	ASSERT_EQ(0, mbox_wait_readers(self->fd, 8));
 	ASSERT_EQ(1, write(self->fd, "x", 1));
 	/* Give any wrongly woken reader time to show up. */
 	usleep(300000);
@@ -257,7 +243,7 @@ TEST_F(conc, one_message_wakes_one_reader)
 		}
 	}
 	ASSERT_EQ(1, done);
-	ASSERT_EQ(0, wait_readers(self->fd, 7));
+	ASSERT_EQ(0, mbox_wait_readers(self->fd, 7));
 	for (i = 0; i < 7; i++)
 		ASSERT_EQ(1, write(self->fd, "y", 1));
 	for (i = 0; i < 8; i++) {
@@ -286,7 +272,7 @@ TEST_F(conc, blocked_readers_are_served_in_arrival_order)
 			_exit(write(report[1], &id, 1) == 1 ? 0 : 1);
 		}
 		/* Let reader i block before reader i + 1 starts. */
-		ASSERT_EQ(0, wait_readers(self->fd, i + 1));
+		ASSERT_EQ(0, mbox_wait_readers(self->fd, i + 1));
 	}
 	for (i = 0; i < 4; i++) {
 		char id;
@@ -316,7 +302,7 @@ TEST_F(conc, killed_blocked_reader_does_not_swallow_a_message)
 		read(self->fd, buf, sizeof(buf));
 		_exit(1);
 	}
-	ASSERT_EQ(0, wait_readers(self->fd, 1));
+	ASSERT_EQ(0, mbox_wait_readers(self->fd, 1));
 	survivor = mbox_fork();
 	ASSERT_LE(0, survivor);
 	if (survivor == 0) {
@@ -324,7 +310,7 @@ TEST_F(conc, killed_blocked_reader_does_not_swallow_a_message)
 
 		_exit(read(self->fd, buf, sizeof(buf)) == 2 ? 0 : 1);
 	}
-	ASSERT_EQ(0, wait_readers(self->fd, 2));
+	ASSERT_EQ(0, mbox_wait_readers(self->fd, 2));
 	ASSERT_EQ(0, kill(victim, SIGKILL));
 	ASSERT_EQ(victim, waitpid(victim, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status));

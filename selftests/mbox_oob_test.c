@@ -657,21 +657,7 @@ TEST_F(oob, urgent_wakes_a_poller_waiting_for_pri)
  * that fails must not bring the flushed message back: before, it returned
  * to the queue behind the urgent abort it was meant to be cancelled by.
  */
-struct parked_read {
-	int fd;
-	char *buf;
-	ssize_t ret;
-	int err;
-};
-
-static void *parked_reader(void *arg)
-{
-	struct parked_read *p = arg;
-
-	p->ret = read(p->fd, p->buf, 4096);
-	p->err = errno;
-	return NULL;
-}
+/* struct parked_read and parked_reader(): mbox_test.h. */
 
 enum park_flush { PARK_FLUSH, PARK_URGENT_FLUSH };
 

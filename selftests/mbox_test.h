@@ -174,10 +174,11 @@ static inline int mbox_kill_when_ready(pid_t pid, int ready_fd)
 }
 
 /*
- * Wait (polling the counters, at most about 20 s) until the mailbox behind
- * @fd reports exactly @n blocked writers; 0 when seen, -1 otherwise.
+ * Wait (polling the counters, at most MBOX_WAIT_MS scaled) until the
+ * mailbox behind @fd reports exactly @readers blocked readers and @writers
+ * blocked writers (-1: any number); 0 when seen, -1 otherwise.
  */
-static inline int mbox_wait_writers(int fd, unsigned int n)
+static inline int mbox_wait_waiting(int fd, int readers, int writers)
 {
 	struct mbox_info info;
 	long long t0;
@@ -185,10 +186,38 @@ static inline int mbox_wait_writers(int fd, unsigned int n)
 	for (t0 = mbox_now_ms(); !mbox_waited_too_long(t0); usleep(5000)) {
 		if (mbox_info(fd, &info))
 			return -1;
-		if (info.writers_waiting == n)
+		if ((readers < 0 || info.readers_waiting == (unsigned int)readers) &&
+		    (writers < 0 || info.writers_waiting == (unsigned int)writers))
 			return 0;
 	}
 	return -1;
+}
+
+static inline int mbox_wait_writers(int fd, unsigned int n)
+{
+	return mbox_wait_waiting(fd, -1, n);
+}
+
+static inline int mbox_wait_readers(int fd, unsigned int n)
+{
+	return mbox_wait_waiting(fd, n, -1);
+}
+
+/* A read() on a thread of its own, e.g. parked on a userfaultfd page. */
+struct parked_read {
+	int fd;
+	char *buf;
+	ssize_t ret;
+	int err;
+};
+
+static inline void *parked_reader(void *arg)
+{
+	struct parked_read *p = arg;
+
+	p->ret = read(p->fd, p->buf, 4096);
+	p->err = errno;
+	return NULL;
 }
 
 /* Pin the calling thread (and what it forks later) to @cpu. */
