@@ -14,16 +14,22 @@
  * it back, reads the next... (--op rw, the default; a write that finds
  * the mailbox full is retried as the next call), or calls MBOX_IOC_GET_INFO
  * (--op info).  Every one of those calls takes the mailbox's lock, and
- * each is timed with clock_gettime(CLOCK_MONOTONIC).
+ * each is timed with clock_gettime(CLOCK_MONOTONIC).  The reader is paced:
+ * call k is due at start + k * --period-us (default 100 us), and its
+ * latency is counted from when it was due, not from when it could start,
+ * so a stall counts for every call it held up (no coordinated omission);
+ * a back-to-back reader (--period-us 0) would count a stall once, as
+ * one long call among a million short ones.  The call's own duration
+ * is reported too ("call").
  *
  * The main thread, pinned to CPU 0, first leaves the reader alone for
  * --idle-ms (the "idle" figures), then runs the flush loop --iters times:
  * MBOX_IOC_FLUSH(MBOX_FLUSH_MINE) through the write-only file, then
  * refill with its messages (MBOX_IOC_SEND_BATCH) until the mailbox is
  * full again.  The reader's calls made during the loop are the "loop"
- * figures; those that overlapped a flush ioctl (started during one, or
- * one started or ended while they ran) are also the "flush" figures.
- * Each class: sample count, p50, p99, max, in ns.
+ * figures; those whose span (from due time to return) overlapped a
+ * flush ioctl are also the "flush" figures.  Each class: sample count,
+ * p50, p99, max, in ns.
  *
  * Needs root (CAP_SYS_ADMIN for the limits; the second opener is made by
  * switching the effective uid with SECBIT_NO_SETUID_FIXUP, so the open
@@ -59,22 +65,30 @@ static unsigned int msg_size = 8;
 static unsigned int iters = 8;
 static unsigned int idle_ms = 2000;
 static unsigned int other_uid = 65534;
+static unsigned int period_us = 100;
 static int op = OP_RW;
 static int json;
 static const char *json_file;
 
 /* Shared between the threads. */
 static atomic_int phase;		/* 0 idle, 1 loop, 2 stop */
-static atomic_uint flush_gen;		/* odd while a flush ioctl runs */
 static atomic_int reader_ready;
+static uint64_t loop_start;		/* set before phase becomes 1 */
 
 struct samples {
 	uint64_t *v;
 	size_t n, cap;
 };
 
-/* idle, loop (all), flush (overlapping a flush ioctl) */
-static struct samples cls[3];
+/* Every call of the reader: when it was due, started and returned. */
+struct call {
+	uint64_t due, t0, t1;
+};
+static struct call *calls;
+static size_t ncalls, calls_cap;
+
+/* idle, loop (all), flush (overlapping a flush ioctl); and call times */
+static struct samples cls[3], cls_call[3];
 static const char *const cls_name[3] = { "idle", "loop", "flush" };
 static unsigned long long reader_errors, reader_full;
 
@@ -133,16 +147,21 @@ static void *reader(void *arg)
 
 	pin(1);
 	atomic_store(&reader_ready, 1);
+	uint64_t due = now_ns();
+
 	for (;;) {
-		int ph = atomic_load(&phase);
-		unsigned int g0, g1;
 		uint64_t t0, t1;
 		ssize_t r;
 
-		if (ph == 2)
+		if (atomic_load(&phase) == 2)
 			break;
-		g0 = atomic_load(&flush_gen);
-		t0 = now_ns();
+		if (period_us) {
+			due += period_us * 1000ULL;
+			while ((t0 = now_ns()) < due)
+				;
+		} else {
+			due = t0 = now_ns();
+		}
 		if (op == OP_INFO) {
 			struct mbox_info info;
 
@@ -153,7 +172,6 @@ static void *reader(void *arg)
 			r = read(fd, buf, sizeof(buf));
 		}
 		t1 = now_ns();
-		g1 = atomic_load(&flush_gen);
 		if (op == OP_RW) {
 			if (held && r >= 0)
 				held = 0;
@@ -166,13 +184,16 @@ static void *reader(void *arg)
 			else
 				reader_errors++;
 		}
-		if (ph == 0) {
-			push(&cls[0], t1 - t0);
-		} else {
-			push(&cls[1], t1 - t0);
-			if ((g0 & 1) || g1 != g0)
-				push(&cls[2], t1 - t0);
+		if (ncalls == calls_cap) {
+			size_t cap = calls_cap ? 2 * calls_cap : 1 << 16;
+			struct call *p = realloc(calls, cap * sizeof(*p));
+
+			if (!p)
+				die("realloc");
+			calls = p;
+			calls_cap = cap;
 		}
+		calls[ncalls++] = (struct call){ due, t0, t1 };
 	}
 	/* Give back what the reader holds, if there is room. */
 	if (held && write(fd, buf, held) < 0)
@@ -244,6 +265,8 @@ static void usage(FILE *f)
 		"  --op rw|info   the reader's calls: read one message then write it\n"
 		"                 back (default), or MBOX_IOC_GET_INFO\n"
 		"  --uid U        effective uid of the flushing opener (default 65534)\n"
+		"  --period-us P  the reader's calls are due every P us, latency counted\n"
+		"                 from the due time (default 100; 0: back to back)\n"
 		"  --json         print JSON instead of text\n"
 		"  --json-file F  also write the JSON to F\n",
 		MBOX_MAX_MSGS_LIMIT);
@@ -268,9 +291,9 @@ static void print_json(FILE *f, const char *kernel, double fill_s,
 		       const uint64_t *refill_ns)
 {
 	fprintf(f, "{\"kernel\": \"%s\", \"msgs\": %u, \"size\": %u, \"iters\": %u, "
-		"\"op\": \"%s\", \"idle_ms\": %u, \"fill_s\": %.3f,\n",
+		"\"op\": \"%s\", \"period_us\": %u, \"idle_ms\": %u, \"fill_s\": %.3f,\n",
 		kernel, nmsgs, msg_size, iters, op == OP_RW ? "rw" : "info",
-		idle_ms, fill_s);
+		period_us, idle_ms, fill_s);
 	fprintf(f, " \"flush_ns\": [");
 	for (unsigned int i = 0; i < iters; i++)
 		fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)flush_ns[i]);
@@ -285,11 +308,15 @@ static void print_json(FILE *f, const char *kernel, double fill_s,
 	fprintf(f, " \"reader\": {");
 	for (int c = 0; c < 3; c++)
 		fprintf(f, "%s\n  \"%s\": {\"samples\": %zu, \"p50_ns\": %llu, "
-			"\"p99_ns\": %llu, \"max_ns\": %llu}",
+			"\"p99_ns\": %llu, \"max_ns\": %llu, \"call_p50_ns\": %llu, "
+			"\"call_p99_ns\": %llu, \"call_max_ns\": %llu}",
 			c ? "," : "", cls_name[c], cls[c].n,
 			(unsigned long long)pct(&cls[c], 50),
 			(unsigned long long)pct(&cls[c], 99),
-			(unsigned long long)pct(&cls[c], 100));
+			(unsigned long long)pct(&cls[c], 100),
+			(unsigned long long)pct(&cls_call[c], 50),
+			(unsigned long long)pct(&cls_call[c], 99),
+			(unsigned long long)pct(&cls_call[c], 100));
 	fprintf(f, "}}\n");
 }
 
@@ -303,7 +330,7 @@ int main(int argc, char **argv)
 	pthread_t th;
 	int fd_root, fd_other, fd_reader;
 	unsigned long long a, b;
-	uint64_t t0, *flush_ns, *refill_ns;
+	uint64_t t0, *flush_ns, *flush_t0, *refill_ns;
 	unsigned long long *flushed;
 	double fill_s;
 
@@ -335,6 +362,8 @@ int main(int argc, char **argv)
 			idle_ms = num(v);
 		else if (!strcmp(o, "--uid"))
 			other_uid = num(v);
+		else if (!strcmp(o, "--period-us"))
+			period_us = num(v);
 		else if (!strcmp(o, "--json-file"))
 			json_file = v;
 		else if (!strcmp(o, "--op") && !strcmp(v, "rw"))
@@ -406,8 +435,9 @@ int main(int argc, char **argv)
 
 	flush_ns = calloc(iters, sizeof(*flush_ns));
 	refill_ns = calloc(iters, sizeof(*refill_ns));
+	flush_t0 = calloc(iters, sizeof(*flush_t0));
 	flushed = calloc(iters, sizeof(*flushed));
-	if (!flush_ns || !refill_ns || !flushed)
+	if (!flush_ns || !flush_t0 || !refill_ns || !flushed)
 		die("calloc");
 
 	if (pthread_create(&th, NULL, reader, &fd_reader))
@@ -415,16 +445,16 @@ int main(int argc, char **argv)
 	while (!atomic_load(&reader_ready))
 		usleep(1000);
 	usleep(idle_ms * 1000U);
+	loop_start = now_ns();
 	atomic_store(&phase, 1);
 	for (unsigned int i = 0; i < iters; i++) {
 		memset(&fl, 0, sizeof(fl));
 		fl.flags = MBOX_FLUSH_MINE;
-		atomic_fetch_add(&flush_gen, 1);
 		t0 = now_ns();
 		if (ioctl(fd_other, MBOX_IOC_FLUSH, &fl))
 			die("MBOX_IOC_FLUSH(MBOX_FLUSH_MINE)");
+		flush_t0[i] = t0;
 		flush_ns[i] = now_ns() - t0;
-		atomic_fetch_add(&flush_gen, 1);
 		flushed[i] = fl.flushed_msgs;
 		t0 = now_ns();
 		fill(fd_other, nmsgs);
@@ -433,8 +463,29 @@ int main(int argc, char **argv)
 	atomic_store(&phase, 2);
 	pthread_join(th, NULL);
 
-	for (int c = 0; c < 3; c++)
+	/* Classify, the calls and the flushes both in time order. */
+	for (size_t k = 0, i = 0; k < ncalls; k++) {
+		const struct call *c = &calls[k];
+		uint64_t lat = c->t1 - c->due, call = c->t1 - c->t0;
+
+		if (c->due < loop_start) {
+			push(&cls[0], lat);
+			push(&cls_call[0], call);
+			continue;
+		}
+		push(&cls[1], lat);
+		push(&cls_call[1], call);
+		while (i < iters && flush_t0[i] + flush_ns[i] < c->due)
+			i++;
+		if (i < iters && flush_t0[i] <= c->t1) {
+			push(&cls[2], lat);
+			push(&cls_call[2], call);
+		}
+	}
+	for (int c = 0; c < 3; c++) {
 		qsort(cls[c].v, cls[c].n, sizeof(uint64_t), cmp_u64);
+		qsort(cls_call[c].v, cls_call[c].n, sizeof(uint64_t), cmp_u64);
+	}
 	if (json) {
 		print_json(stdout, kernel, fill_s, flush_ns, flushed, refill_ns);
 	} else {
@@ -443,16 +494,20 @@ int main(int argc, char **argv)
 			printf("    %2u: flushed %llu messages in %.3f ms, refilled in %.3f ms\n",
 			       i + 1, flushed[i], (double)flush_ns[i] / 1e6,
 			       (double)refill_ns[i] / 1e6);
-		printf("  reader's calls (CPU 1), ns:\n"
-		       "    %-28s %10s %12s %12s %14s\n", "", "samples", "p50", "p99", "max");
+		printf("  reader's calls (CPU 1), one due every %u us; ns from due time (and the call alone):\n"
+		       "    %-24s %9s %11s %11s %12s %9s %9s %12s\n", period_us, "", "samples", "p50", "p99",
+		       "max", "call p50", "call p99", "call max");
 		for (int c = 0; c < 3; c++)
-			printf("    %-28s %10zu %12llu %12llu %14llu\n",
+			printf("    %-24s %9zu %11llu %11llu %12llu %9llu %9llu %12llu\n",
 			       c == 0 ? "idle (no flush loop)" :
 			       c == 1 ? "during the flush loop" :
 			       "overlapping a flush",
 			       cls[c].n, (unsigned long long)pct(&cls[c], 50),
 			       (unsigned long long)pct(&cls[c], 99),
-			       (unsigned long long)pct(&cls[c], 100));
+			       (unsigned long long)pct(&cls[c], 100),
+			       (unsigned long long)pct(&cls_call[c], 50),
+			       (unsigned long long)pct(&cls_call[c], 99),
+			       (unsigned long long)pct(&cls_call[c], 100));
 		printf("    (EAGAIN: %llu, other errors: %llu)\n", reader_full, reader_errors);
 	}
 	if (json_file) {
