@@ -468,7 +468,8 @@ int main(int argc, char **argv)
 		const struct call *c = &calls[k];
 		uint64_t lat = c->t1 - c->due, call = c->t1 - c->t0;
 
-		if (c->due < loop_start) {
+		/* Idle: over before the loop began (not merely due before). */
+		if (c->t1 < loop_start) {
 			push(&cls[0], lat);
 			push(&cls_call[0], call);
 			continue;
