@@ -113,7 +113,7 @@ module-kcsan: $(DEPS_STAMP)
 
 tests: $(TESTS)
 
-userspace: $(LIB_A) $(LIB_SO) $(CLI) $(EXAMPLES) $(BENCH)
+userspace: $(LIB_A) $(LIB_SO) $(CLI) $(EXAMPLES) $(BENCH) $(BUILD)/bench/flush_stall
 
 $(BUILD)/lib/%.o: userspace/lib/%.c userspace/lib/mbox.h uapi/linux/mbox.h VERSION | $(BUILD_DEPS_STAMP)
 	@mkdir -p $(dir $@)
