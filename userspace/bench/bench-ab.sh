@@ -22,24 +22,9 @@ out=build/ab
 rev=$(git rev-parse --verify -q "$base^{commit}") ||
 	{ echo "bench-ab: '$base' is not a commit" >&2; exit 2; }
 
-# The module at BASE: its Kbuild, VERSION, kmod/ and uapi/, built on
-# their own (the user space stays the working tree's).
-src=$out/base-$(git rev-parse --short "$rev")
-rm -rf "$src"
-mkdir -p "$src"
-paths=()
-for p in Kbuild VERSION kmod uapi; do
-	git cat-file -e "$rev:$p" 2> /dev/null && paths+=("$p")
-done
-git archive "$rev" -- "${paths[@]}" | tar -x -C "$src" || exit 1
-echo "bench-ab: building the module at $base ($rev)"
-make -s -C "$kdir" M="$top/$src" modules > "$src/build.log" 2>&1 ||
-	{ cat "$src/build.log" >&2; echo "bench-ab: the module at $base does not build" >&2; exit 1; }
-cp "$src/mbox.ko" "$out/base.ko"
-cp build/stock/mbox.ko "$out/work.ko"
-dirty=
-git diff --quiet HEAD -- Kbuild VERSION kmod uapi || dirty=" + uncommitted changes"
-label_work="working tree ($(git rev-parse --short HEAD)$dirty)"
+# The module at BASE and the working tree's (ab-lib.sh).
+. userspace/bench/ab-lib.sh
+ab_modules bench-ab "$rev" "$kdir" "$out" || exit 1
 
 MBOX_VM_TIMEOUT=${MBOX_VM_TIMEOUT:-3600} \
 	MBOX_CMD="AB_ROUNDS='${AB_ROUNDS:-2}' AB_ARGS='${AB_ARGS:-}' sh userspace/bench/guest-ab.sh '$top/$out/base.ko' '$top/$out/work.ko'" \

@@ -53,23 +53,9 @@ kdir=${KDIR:-/usr/src/linux-headers-$abi}
 out=build/flush-stall
 make -s module build/bench/flush_stall || exit 1
 
-# The module at BASE: its Kbuild, VERSION, kmod/ and uapi/ (as bench-ab.sh).
-src=$out/base-$(git rev-parse --short "$rev")
-rm -rf "$src"
-mkdir -p "$src"
-paths=()
-for p in Kbuild VERSION kmod uapi; do
-	git cat-file -e "$rev:$p" 2> /dev/null && paths+=("$p")
-done
-git archive "$rev" -- "${paths[@]}" | tar -x -C "$src" || exit 1
-echo "flush-stall-ab: building the module at $base ($rev)"
-make -s -C "$kdir" M="$top/$src" modules > "$src/build.log" 2>&1 ||
-	{ cat "$src/build.log" >&2; echo "flush-stall-ab: the module at $base does not build" >&2; exit 1; }
-cp "$src/mbox.ko" "$out/base.ko"
-cp build/stock/mbox.ko "$out/work.ko"
-dirty=
-git diff --quiet HEAD -- Kbuild VERSION kmod uapi || dirty=" + uncommitted changes"
-label_work="working tree ($(git rev-parse --short HEAD)$dirty)"
+# The module at BASE and the working tree's (ab-lib.sh).
+. userspace/bench/ab-lib.sh
+ab_modules flush-stall-ab "$rev" "$kdir" "$out" || exit 1
 
 MBOX_CMD="FS_ROUNDS='${FS_ROUNDS:-2}' FS_ARGS='${FS_ARGS:-}' bash userspace/bench/flush-stall-ab.sh --guest '$top/$out/base.ko' '$top/$out/work.ko'" \
 	selftests/vm/run.sh --lane stock --ko "$out/work.ko" > "$out/ab.log" 2>&1
