@@ -177,7 +177,7 @@ static void wait_all(struct __test_metadata *_metadata, pid_t *pids, int n)
 	}
 }
 
-TEST_F_TIMEOUT(conc, eight_writers_one_reader, 600)
+TEST_F_TIMEOUT(conc, eight_writers_one_reader, 1200)
 {
 	pid_t writers[WRITERS];
 	int w;
@@ -192,7 +192,7 @@ TEST_F_TIMEOUT(conc, eight_writers_one_reader, 600)
 	ASSERT_EQ(0, mbox_queued(self->fd));
 }
 
-TEST_F_TIMEOUT(conc, eight_writers_four_readers, 600)
+TEST_F_TIMEOUT(conc, eight_writers_four_readers, 1200)
 {
 	pid_t writers[WRITERS], readers[4];
 	int w, r;

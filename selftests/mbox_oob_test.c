@@ -950,7 +950,7 @@ static void *flusher_thread(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(oob, a_long_flush_lets_others_take_the_lock, 300)
+TEST_F_TIMEOUT(oob, a_long_flush_lets_others_take_the_lock, 600)
 {
 	static struct mbox_batch_entry e[128];
 	struct flusher f = { 0 };
