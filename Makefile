@@ -56,7 +56,7 @@ KSELFTEST_STAMP := $(BUILD)/.kselftest-dir
 DEPS_STAMP := $(BUILD)/.deps-ok
 BUILD_DEPS_STAMP := $(BUILD)/.build-deps-ok
 
-.PHONY: all module module-debug module-kcsan tests userspace deps check check-fast vm vm-run demo \
+.PHONY: all module module-debug module-kcsan kcsan-race tests userspace deps check check-fast vm vm-run demo \
 	man-check stress fuzz bench bench-ab bench-profile clean help
 
 all: module tests userspace
@@ -110,6 +110,16 @@ module-debug: $(DEPS_STAMP)
 module-kcsan: $(DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/kcsan
 	$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(MODTOP)/$(BUILD)/kcsan W=1 modules
+
+# The KCSAN lane's proof that a race is caught (selftests/vm/sabotage/race):
+# one planted race, built as mbox.ko (ours) and as kcsan_race.ko (not ours).
+kcsan-race: $(DEPS_STAMP)
+	@for n in mbox kcsan_race; do \
+		mkdir -p $(BUILD)/kcsan-race/$$n && \
+		cp -pu $(VM)/sabotage/race/race.c $(VM)/sabotage/race/Kbuild $(BUILD)/kcsan-race/$$n/ && \
+		$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(MODTOP)/$(BUILD)/kcsan-race/$$n \
+			RACE_NAME=$$n W=1 modules || exit 1; \
+	done
 
 tests: $(TESTS)
 
@@ -169,7 +179,7 @@ man-check:
 # own "*** Error" line would follow it, so a failed run ends make with
 # SIGPIPE instead, which neither make nor the calling shell reports (the
 # exit status is 141).
-check: all module-debug module-kcsan
+check: all module-debug module-kcsan kcsan-race
 	@MBOX_TESTS='$(T)' $(VM)/check.sh || kill -PIPE $$PPID
 
 check-fast: all
