@@ -280,8 +280,8 @@ TEST_F(lib, send_timeouts_leave_nothing_queued)
 }
 
 /*
- * poll() reports POLLOUT only when a max_msg_size message fits; a timed
- * send of a smaller message must still go as soon as it fits.
+ * A timed send that got EAGAIN waits for POLLOUT, which stands for room
+ * for the size that failed (300 here): it goes once the 500 are read.
  */
 TEST_F(lib, timed_send_goes_when_a_small_message_fits)
 {
@@ -312,6 +312,49 @@ TEST_F(lib, timed_send_goes_when_a_small_message_fits)
 	ASSERT_EQ(0, mbox_info(self->rd, &info));
 	EXPECT_EQ(2, info.msgs_queued);
 	EXPECT_EQ(700, info.bytes_queued);
+}
+
+/*
+ * A timed send never joins the line of writers blocked in write(): while
+ * one waits, it gets EAGAIN even where its message would fit, and goes
+ * only after that writer.
+ */
+TEST_F(lib, timed_send_waits_behind_a_blocked_writer)
+{
+	struct mbox_limits l = { .max_msg_size = 100, .max_bytes = 100 };
+	static char m60[60], m50[50], m10[10];
+	struct mbox_info info;
+	long long t0;
+	char buf[100];
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, mbox_set_limits(self->rd, &l));
+	ASSERT_EQ(60, mbox_send(self->wr, m60, 60, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)	/* 60 + 50 > 100: blocks until the 60 are read */
+		_exit(mbox_send(self->wr, m50, 50, -1) == 50 ? 0 : 1);
+	for (t0 = mbox_now_ms(); ; usleep(5000)) {
+		ASSERT_EQ(0, mbox_info(self->rd, &info));
+		if (info.writers_waiting == 1)
+			break;
+		ASSERT_FALSE(mbox_waited_too_long(t0));
+	}
+	/* 60 + 10 fits, but the blocked writer came first. */
+	EXPECT_EQ(-EAGAIN, mbox_send(self->wr, m10, 10, 0));
+	EXPECT_EQ(-ETIMEDOUT, mbox_send(self->wr, m10, 10, 50));
+	ASSERT_EQ(0, mbox_info(self->rd, &info));
+	EXPECT_EQ(1, info.msgs_queued);
+	EXPECT_EQ(60, info.bytes_queued);
+
+	ASSERT_EQ(60, mbox_recv(self->rd, NULL, buf, sizeof(buf), 0));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(10, mbox_send(self->wr, m10, 10, 0));
+	ASSERT_EQ(0, mbox_info(self->rd, &info));
+	EXPECT_EQ(2, info.msgs_queued);
+	EXPECT_EQ(60, info.bytes_queued);
 }
 
 TEST_F(lib, peek_flush_and_urgent)
