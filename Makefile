@@ -179,7 +179,7 @@ man-check:
 # own "*** Error" line would follow it, so a failed run ends make with
 # SIGPIPE instead, which neither make nor the calling shell reports (the
 # exit status is 141).
-check: all module-debug
+check: all $(DEPS_STAMP)
 	@MBOX_TESTS='$(T)' $(VM)/check.sh || kill -PIPE $$PPID
 
 check-fast: all

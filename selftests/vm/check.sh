@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # 'make check': static checks and the host tests, then the selftest suite
 # in one VM boot per lane: the stock Debian kernel, the debug (sanitizer)
-# kernel, and the data-race (KCSAN) kernel, which runs the racing programs
-# only (MBOX_LANES picks lanes, e.g. MBOX_LANES=stock).  Ends with the line
+# kernel, which runs all but the user-space-only programs, and the
+# data-race (KCSAN) kernel, which runs the racing programs only
+# (MBOX_LANES picks lanes, e.g. MBOX_LANES=stock).  Ends with the line
 #   N passed, N failed, N skipped
 # summing every lane, and fails on any failed case, splat or timeout.
 set -uo pipefail
@@ -17,6 +18,16 @@ lanes=${MBOX_LANES:-stock debug kcsan}
 # on a mailbox (each case of the others runs alone, with nothing to race).
 kcsan_tests="mbox_concurrency_test mbox_stress_test mbox_fuzz_test mbox_oob_test
 	mbox_poll_test mbox_ack_test mbox_batch_test mbox_fairness_test"
+# Programs that test user space only run in the stock lane: the CLI, the
+# benchmark's output, the examples in other languages and the installed
+# tree use no kernel path that the C programs do not run on the debug
+# kernel too, and there they took 7 of its 20 minutes.
+stock_only_tests='selftests/mbox_cli_test.sh
+selftests/mbox_bench_smoke.sh
+selftests/mbox_examples_test.sh
+selftests/mbox_install_test.sh'
+# Every program, as run-tests.sh lists them when given none.
+all_tests() { (cd "$top" && ls build/selftests/* selftests/*.sh selftests/*.py); }
 pass=0 fail=0 skip=0
 
 # One case of the harness's own, counted with the lanes' cases.
@@ -33,20 +44,37 @@ check_case() {
 }
 host_case() { check_case "host: $1" "${@:2}"; }
 
-# The KCSAN kernel (built once, cached) and its modules build while the
-# host checks and the first lanes run: the debug lane's guest keeps one core
-# busy and leaves the other idle.  At the lowest priority, the build only
-# takes what the VMs leave.  This keeps a cold 'make check' (every kernel
-# built) well under 40 minutes on 2 cores.
-kcsan_build=
-case " $lanes " in
-*" kcsan "*)
-	mkdir -p "$top/build/check"
-	nice -n 19 make -s -C "$top" module-kcsan kcsan-race \
-		> "$top/build/check/kcsan-build.log" 2>&1 &
-	kcsan_build=$!
-	;;
-esac
+# The two kernels of our own (each built once, then cached) and their
+# modules build behind the host checks and the first lanes, at the lowest
+# priority so they take only what the VMs leave: the debug kernel while the
+# host checks and the stock lane run, the KCSAN kernel while the debug
+# lane's guest keeps one core busy and leaves the other idle.  Each lane
+# waits for its own.  This keeps a cold 'make check' (every kernel built)
+# under 40 minutes on 2 cores (README, "Testing").
+mkdir -p "$top/build/check"
+rm -f "$top"/build/check/*-build.rc
+build_lane() {
+	local lane=$1
+	shift
+	nice -n 19 make -s -C "$top" "$@" > "$top/build/check/$lane-build.log" 2>&1
+	echo $? > "$top/build/check/$lane-build.rc"
+}
+(
+	case " $lanes " in *" debug "*) build_lane debug module-debug ;; esac
+	case " $lanes " in *" kcsan "*) build_lane kcsan module-kcsan kcsan-race ;; esac
+) &
+# 0 once the lane's kernel and module are built; on failure, says so.
+lane_built() {
+	local rc=$top/build/check/$1-build.rc
+	while [ ! -e "$rc" ]; do
+		sleep 2
+	done
+	[ "$(cat "$rc")" = 0 ] && return 0
+	tail -n 20 "$top/build/check/$1-build.log" | sed 's/^/# /'
+	echo "not ok - $1 lane: building its kernel or module failed (build/check/$1-build.log)"
+	fail=$((fail + 1))
+	return 1
+}
 
 if [ -z "${MBOX_TESTS:-}" ]; then
 	echo "# ==== static checks"
@@ -85,24 +113,22 @@ kcsan_proof() {
 	[ $rc -eq 0 ] || { echo "not ok - kcsan lane: the race outside the module ended the run with $rc"; fail=$((fail + 1)); }
 }
 
-mkdir -p "$top/build/check"
 for lane in $lanes; do
 	echo "# ==== $lane lane"
-	if [ "$lane" = kcsan ]; then
-		if ! wait "$kcsan_build"; then
-			tail -n 20 "$top/build/check/kcsan-build.log" | sed 's/^/# /'
-			echo "not ok - kcsan lane: building the KCSAN kernel or module failed (build/check/kcsan-build.log)"
-			fail=$((fail + 1))
-			continue
-		fi
-		[ -n "${MBOX_TESTS:-}" ] || kcsan_proof
-	fi
+	[ "$lane" = stock ] || lane_built "$lane" || continue
+	[ "$lane" != kcsan ] || [ -n "${MBOX_TESTS:-}" ] || kcsan_proof
 	# Kept for reading afterwards (selftests/vm/timings.sh sizes timeouts
 	# from them).
 	log=$top/build/check/$lane.log
 	start=$(date +%s)
 	tests=${MBOX_TESTS:-}
-	[ -n "$tests" ] || [ "$lane" != kcsan ] || tests=$(echo "$kcsan_tests" | tr -s ' \n\t' ' ')
+	if [ -z "$tests" ]; then
+		case $lane in
+		kcsan) tests=$kcsan_tests ;;
+		debug) tests=$(all_tests | grep -v -x -F "$stock_only_tests") ;;
+		esac
+		tests=$(printf '%s\n' "$tests" | tr -s ' \n\t' ' ')
+	fi
 	# The guest sees only the command line: T= has to travel in it.
 	MBOX_CMD="MBOX_TIMEOUT_SCALE='${MBOX_TIMEOUT_SCALE:-1}' MBOX_TESTS='$tests' selftests/vm/run-tests.sh" \
 		"$here/run.sh" --lane "$lane" | tee "$log"
