@@ -6,6 +6,7 @@
 #    /tmp is its own).
 #  - A path the VM cannot share is refused before booting, naming it.
 #  - A stage 2 that cannot run is reported with exit 125, not a panic.
+#  - A run given no test program fails.
 #  - A hung program, a program killed after dirtying the mailboxes and one
 #    that unloads the module each fail alone: the runner kills what they
 #    left, reports them, restores the module, and the program after each
@@ -17,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . selftests/vm/lib.sh
 . selftests/lib/tap.sh
-plan 5
+plan 6
 
 tmp=$(mktemp -d "/tmp/mbox harness, it's.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -35,6 +36,14 @@ rc=$?
 [ $rc -eq 125 ] && grep -q 'stage 2 (/nonexistent) is not readable in the guest' "$log" &&
 	! grep -q 'Kernel panic' "$log"
 ok $? "a stage 2 that cannot run is reported (exit 125), not a kernel panic"
+
+# A list of programs that names none (as a blank T= or a bug in check.sh
+# would give) must fail, not pass with no case run.
+MBOX_CMD="MBOX_TESTS=' ' selftests/vm/run-tests.sh" selftests/vm/run.sh --lane stock > "$log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "^not ok - no test program to run (MBOX_TESTS=' ')" "$log" &&
+	grep -q '^MBOX-COUNTS 0 1 0$' "$log"
+ok $? "a run with no test program fails (exit $rc)"
 
 # One boot from a copy of the checkout and a cache under /tmp (the
 # guest's /tmp is its own), reusing the cache's kernels and initramfs

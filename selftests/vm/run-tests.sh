@@ -196,5 +196,10 @@ for prog in $programs; do
 	echo "# MBOX-TIME $secs s program $prog"
 done
 [ -z "$prev" ] || check_clean "$prev"
+# A run of nothing is a mistake in what was asked for, never a pass.
+if [ -z "$prev" ]; then
+	echo "not ok - no test program to run (MBOX_TESTS='${MBOX_TESTS:-}')"
+	fail=$((fail + 1))
+fi
 echo "MBOX-COUNTS $pass $fail $skip"
 [ "$fail" -eq 0 ]
