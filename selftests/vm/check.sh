@@ -122,12 +122,12 @@ for lane in $lanes; do
 	log=$top/build/check/$lane.log
 	start=$(date +%s)
 	tests=${MBOX_TESTS:-}
+	# Empty: run-tests.sh runs every program (the stock lane).
 	if [ -z "$tests" ]; then
 		case $lane in
-		kcsan) tests=$kcsan_tests ;;
-		debug) tests=$(all_tests | grep -v -x -F "$stock_only_tests") ;;
+		kcsan) tests=$(printf '%s\n' "$kcsan_tests" | tr -s ' \n\t' ' ') ;;
+		debug) tests=$(all_tests | grep -v -x -F "$stock_only_tests" | tr '\n' ' ') ;;
 		esac
-		tests=$(printf '%s\n' "$tests" | tr -s ' \n\t' ' ')
 	fi
 	# The guest sees only the command line: T= has to travel in it.
 	MBOX_CMD="MBOX_TIMEOUT_SCALE='${MBOX_TIMEOUT_SCALE:-1}' MBOX_TESTS='$tests' selftests/vm/run-tests.sh" \
