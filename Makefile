@@ -105,11 +105,11 @@ module: $(BUILD_DEPS_STAMP)
 
 module-debug: $(DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/debug
-	$(MAKE) -C $$($(VM)/debug-kernel.sh debug) M=$(MODTOP)/$(BUILD)/debug W=1 modules
+	kdir=$$($(VM)/debug-kernel.sh debug) && $(MAKE) -C "$$kdir" M=$(MODTOP)/$(BUILD)/debug W=1 modules
 
 module-kcsan: $(DEPS_STAMP)
 	@$(VM)/stage-module.sh $(BUILD)/kcsan
-	$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(MODTOP)/$(BUILD)/kcsan W=1 modules
+	kdir=$$($(VM)/debug-kernel.sh kcsan) && $(MAKE) -C "$$kdir" M=$(MODTOP)/$(BUILD)/kcsan W=1 modules
 
 # The KCSAN lane's proof that a race is caught (selftests/vm/sabotage/race):
 # one planted race, built as mbox.ko (ours) and as kcsan_race.ko (not ours).
@@ -117,7 +117,8 @@ kcsan-race: $(DEPS_STAMP)
 	@for n in mbox kcsan_race; do \
 		mkdir -p $(BUILD)/kcsan-race/$$n && \
 		cp -pu $(VM)/sabotage/race/race.c $(VM)/sabotage/race/Kbuild $(BUILD)/kcsan-race/$$n/ && \
-		$(MAKE) -C $$($(VM)/debug-kernel.sh kcsan) M=$(MODTOP)/$(BUILD)/kcsan-race/$$n \
+		kdir=$$($(VM)/debug-kernel.sh kcsan) && \
+		$(MAKE) -C "$$kdir" M=$(MODTOP)/$(BUILD)/kcsan-race/$$n \
 			RACE_NAME=$$n W=1 modules || exit 1; \
 	done
 

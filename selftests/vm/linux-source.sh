@@ -8,6 +8,11 @@ set -euo pipefail
 version=$(pkg_version linux-source-6.1)
 [ -n "$version" ] || die "linux-source-6.1 is not installed; run 'make deps'"
 dir=$MBOX_CACHE/src/linux-source-$version
+mkdir -p "$MBOX_CACHE/src"
+# The static checks and a kernel build may ask at once ('make check'
+# builds kernels in the background): one extracts, the other waits.
+exec 9> "$MBOX_CACHE/src/.lock"
+flock 9
 if [ ! -e "$dir/.complete" ]; then
 	say "extracting linux-source-6.1 $version"
 	rm -rf "$dir" "$dir.partial"
