@@ -7,6 +7,7 @@
 #  - A path the VM cannot share is refused before booting, naming it.
 #  - A stage 2 that cannot run is reported with exit 125, not a panic.
 #  - A run given no test program fails.
+#  - KCSAN reports are sorted into the module's and the core kernel's.
 #  - A hung program, a program killed after dirtying the mailboxes and one
 #    that unloads the module each fail alone: the runner kills what they
 #    left, reports them, restores the module, and the program after each
@@ -18,7 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . selftests/vm/lib.sh
 . selftests/lib/tap.sh
-plan 6
+plan 7
 
 tmp=$(mktemp -d "/tmp/mbox harness, it's.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -36,6 +37,20 @@ rc=$?
 [ $rc -eq 125 ] && grep -q 'stage 2 (/nonexistent) is not readable in the guest' "$log" &&
 	! grep -q 'Kernel panic' "$log"
 ok $? "a stage 2 that cannot run is reported (exit 125), not a kernel panic"
+
+# KCSAN reports taken from real runs (selftests/host/kcsan-logs/): the
+# planted race as mbox.ko is ours; as kcsan_race.ko it is not; and a timer
+# interrupt racing with another CPU's while mbox code ran (the interrupted
+# frames below asm_sysvec_*) is not ours either.
+verdicts=$(for f in planted-in-mbox planted-outside irq-over-mbox; do
+	printf '%s: %s\n' "$f" "$(kcsan_triage mbox < "selftests/host/kcsan-logs/$f.log")"
+done)
+[ "$verdicts" = "planted-in-mbox: ours data-race in race_thread [mbox] / race_thread [mbox]
+planted-outside: other data-race in kthread / kthread
+irq-over-mbox: other data-race in __hrtimer_run_queues / hrtimer_active" ]
+rc=$?
+[ $rc -eq 0 ] || printf '%s\n' "$verdicts" | sed 's/^/# /'
+ok $rc "KCSAN reports are ours only with a module frame in a racing access's own stack"
 
 # A list of programs that names none (as a blank T= or a bug in check.sh
 # would give) must fail, not pass with no case run.

@@ -217,17 +217,10 @@ splats=$(printf '%s\n' "$dmesg_log" | grep -E \
 	-e 'UBSAN:' -e 'divide error:' -e 'invalid opcode:' -e 'Oops' \
 	-e 'kmemleak: .* new suspected memory leaks' -e 'unreferenced object' |
 	grep -v -E '(ODEBUG|[^A-Z]DEBUG):' | grep -v 'BUG: KCSAN:' || true)
-# KCSAN reports, each between two lines of '=': one with a frame in the
-# module fails the run; the core kernel's own races are not ours to fix,
-# and are listed only.
-kcsan=$(printf '%s\n' "$dmesg_log" | awk '
-	/^(\[[^]]*\] )?=+$/ {
-		if (blk ~ /BUG: KCSAN:/)
-			printf "%s%s\n", (blk ~ /\[mbox\]/ ? "ours " : "other "), title
-		blk = ""; title = ""; next
-	}
-	/BUG: KCSAN:/ { title = $0; sub(/^.*BUG: KCSAN: /, "", title) }
-	{ blk = blk $0 "\n" }')
+# A KCSAN report with a frame of the module in a racing access's own stack
+# fails the run; the core kernel's own races are not ours to fix, and are
+# listed only (kcsan_triage in lib.sh).
+kcsan=$(printf '%s\n' "$dmesg_log" | kcsan_triage mbox)
 if printf '%s\n' "$kcsan" | grep -q '^ours '; then
 	splats="$splats
 $(printf '%s\n' "$kcsan" | sed -n 's/^ours /KCSAN in mbox: /p')"
