@@ -63,12 +63,14 @@ build_lane() {
 	case " $lanes " in *" debug "*) build_lane debug module-debug ;; esac
 	case " $lanes " in *" kcsan "*) build_lane kcsan module-kcsan kcsan-race ;; esac
 ) &
+builder=$!
 # 0 once the lane's kernel and module are built; on failure, says so.
 lane_built() {
 	local rc=$top/build/check/$1-build.rc
-	while [ ! -e "$rc" ]; do
+	while [ ! -e "$rc" ] && kill -0 "$builder" 2> /dev/null; do
 		sleep 2
 	done
+	[ -e "$rc" ] || echo 1 > "$rc"	# the builder died before saying
 	[ "$(cat "$rc")" = 0 ] && return 0
 	tail -n 20 "$top/build/check/$1-build.log" | sed 's/^/# /'
 	echo "not ok - $1 lane: building its kernel or module failed (build/check/$1-build.log)"
