@@ -87,7 +87,7 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 		if (copy_to_iter(&hdr, hdr_size, to) != hdr_size)
 			goto fault;
 	}
-	if (copy_to_iter(msg->data, msg->size, to) != msg->size)
+	if (!kmbox_msg_copy_out(msg, to))
 		goto fault;
 
 	len = hdr_size + msg->size;
@@ -130,7 +130,7 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 	msg = kmbox_msg_get(mb, len, nonblock);
 	if (!msg)
 		return -ENOMEM;
-	if (!copy_from_iter_full(msg->data, len, from)) {
+	if (!kmbox_msg_copy_in(msg, from)) {
 		ret = -EFAULT;
 		goto out_free;
 	}

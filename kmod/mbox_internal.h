@@ -18,6 +18,8 @@
 #include <linux/mbox.h>
 
 struct file;
+struct iov_iter;
+struct page;
 struct pid;
 struct mbox_flushing;
 
@@ -28,6 +30,10 @@ struct mbox_flushing;
  * message is queued for it (queue.c, mbox_serve_writers_locked()); @seq
  * is set at enqueue, and @node, @flags and @delivery_count change later,
  * all under the mailbox lock.
+ *
+ * The payload (msg.c) is either a fragment of a page, @page, which the
+ * message holds a reference to (payloads of up to a page), or an
+ * allocation of its own (@page is NULL); @data points at it either way.
  */
 struct mbox_msg {
 	struct list_head node;
@@ -42,14 +48,13 @@ struct mbox_msg {
 	u32 size;
 	u32 flags;			/* MBOX_MSG_* */
 	u32 delivery_count;
-	u32 room;			/* payload bytes @data can hold */
 	/*
 	 * Selected by a flush while detached for copying out: discarded
 	 * instead of put back if the copy fails.  Under the mailbox lock.
 	 */
 	bool flushed;
-	char *data;			/* @inline_data, or its own allocation */
-	char inline_data[];
+	char *data;
+	struct page *page;
 };
 
 /*
@@ -103,11 +108,26 @@ struct mbox {
 	u64 flushed_bytes;
 
 	/*
-	 * One consumed small message kept for the next write, so a mailbox
-	 * in steady use neither allocates nor frees (as a pipe keeps a
-	 * page).  Taken and put back with xchg()/cmpxchg(), not under @lock.
+	 * One consumed message kept for the next write, so a mailbox in
+	 * steady use neither allocates nor frees a message (as a pipe keeps
+	 * a page).  Taken and put back with xchg()/cmpxchg(), not under
+	 * @lock.
 	 */
 	struct mbox_msg *spare;
+
+	/*
+	 * Payloads of up to a page are carved from @frag_page (msg.c):
+	 * @frag_offset is its first free byte, @frag_bias the references to
+	 * it we hold for the fragments still to give out.  All three under
+	 * @frag_lock, which nests in no other lock.  @frag_spare is a page
+	 * whose fragments were all freed, kept for the next one; taken and
+	 * put back with xchg()/cmpxchg().
+	 */
+	spinlock_t frag_lock;
+	struct page *frag_page;
+	unsigned int frag_offset;
+	unsigned int frag_bias;
+	struct page *frag_spare;
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
@@ -164,12 +184,16 @@ extern unsigned int kmbox_default_max_urgent;
 /* msg.c */
 struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);
 struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock);
+bool kmbox_msg_copy_in(struct mbox_msg *msg, struct iov_iter *from);
+bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to);
 void kmbox_msg_free(struct mbox_msg *msg);
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
+void kmbox_frag_init(struct mbox *mb);
+void kmbox_frag_destroy(struct mbox *mb);
 void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
 void kmbox_msg_fill_header(const struct mbox_msg *msg,
 			   struct mbox_msg_header *hdr);
-void kmbox_msg_free_list(struct list_head *list);
+void kmbox_msg_free_list(struct mbox *mb, struct list_head *list);
 
 /* queue.c */
 void kmbox_init(struct mbox *mb, unsigned int index,

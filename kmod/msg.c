@@ -1,28 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mbox: message objects, and the sender identity the kernel stamps on them.
+ * mbox: message objects, their payloads, and the sender identity the
+ * kernel stamps on them.
  */
+#include <linux/cache.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/gfp.h>
 #include <linux/mm.h>
-#include <linux/overflow.h>
+#include <linux/page_ref.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/string.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
 #include <linux/user_namespace.h>
 
 #include "mbox_internal.h"
 
 /*
  * Messages are charged to the writer's memory cgroup: a writer that fills
- * mailboxes pays for them.  A payload that fits a page with the header is
- * stored inline; a larger one gets an allocation of its own, of exactly its
- * size, so a 4 KiB payload takes 4 KiB and not an 8 KiB slab object, and a
- * 64 KiB one 16 pages and not 32 (every byte allocated is also zeroed on
- * kernels with init_on_alloc, Debian's default).  kvmalloc() lets large
- * payloads fall back to vmalloc instead of failing on fragmented memory.
+ * mailboxes pays for them.
+ *
+ * A payload of up to a page is a fragment of a page that the mailbox
+ * carves payloads from, as a pipe keeps writes in pages, and it is copied
+ * with copy_page_from_iter() and copy_page_to_iter(), which check the
+ * copy against the page's bounds.  A payload in a slab object would go
+ * through hardened usercopy's lookup of its slab object on every copy,
+ * both ways; a pipe does not pay that, and neither does a mailbox now.
+ * Fragments start on a cache line (a reader and the next writer do not
+ * share one), each holds a reference to its page, and the page goes with
+ * the last one: freed, or kept as the mailbox's spare page (below).  The
+ * worst case, one queued or leased message left on each page, is a page
+ * per charged message, as a pipe's slots hold a page each however little
+ * was written to them; max_bytes still counts payload bytes.  A page is
+ * charged to the cgroup of the writer that allocated it, and stays with
+ * the mailbox while messages of other writers use it, as a pipe's page
+ * does.
+ *
+ * A larger payload gets an allocation of its own, of exactly its size, so
+ * a 64 KiB one takes 16 pages and not 32 (every byte allocated is also
+ * zeroed on kernels with init_on_alloc, Debian's default).  kvmalloc()
+ * lets it fall back to vmalloc instead of failing on fragmented memory.
  *
  * The size is the user's: a failure is the caller's ENOMEM, never a
  * kernel warning (__GFP_NOWARN).  A non-blocking write (O_NONBLOCK,
@@ -36,75 +56,252 @@
  * worker as it does EAGAIN, so a write that a blocking call would
  * complete would fail; a short reclaim is the lesser cost.
  */
-#define MBOX_MSG_INLINE_MAX	(PAGE_SIZE - sizeof(struct mbox_msg))
-
-struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
+static gfp_t mbox_gfp(bool nonblock)
 {
 	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
-	bool inline_data = size <= MBOX_MSG_INLINE_MAX;
-	struct mbox_msg *msg;
 
-	if (nonblock)
-		gfp |= __GFP_NORETRY;
-	msg = kmalloc(inline_data ? struct_size(msg, inline_data, size) :
-		      sizeof(*msg), gfp);
-	if (!msg)
-		return NULL;
-	memset(msg, 0, sizeof(*msg));
-	if (inline_data) {
-		msg->data = msg->inline_data;
-	} else {
-		/* kvfree() frees either. */
-		msg->data = nonblock ? kmalloc(size, gfp) : kvmalloc(size, gfp);
-		if (!msg->data) {
-			kfree(msg);
-			return NULL;
-		}
-	}
-	INIT_LIST_HEAD(&msg->node);
-	msg->size = size;
-	msg->room = size;
-	return msg;
+	return nonblock ? gfp | __GFP_NORETRY : gfp;
 }
 
-static void mbox_msg_release(struct mbox_msg *msg)
+/* A payload of its own (kvfree() frees either). */
+static char *mbox_payload_alloc(size_t size, bool nonblock)
 {
-	if (msg->data != msg->inline_data)
-		kvfree(msg->data);
-	kfree(msg);
+	gfp_t gfp = mbox_gfp(nonblock);
+
+	return nonblock ? kmalloc(size, gfp) : kvmalloc(size, gfp);
 }
 
 /*
- * A consumed message whose payload room is at most this may be kept as
- * the mailbox's spare: 4 KiB messages are reused, larger ones are not.
- * The spare stays charged to the memory cgroup of the writer that
- * allocated it, as a pipe's cached page does.
+ * Page fragments.  The mailbox holds @frag_bias references to the page it
+ * carves, one for each fragment it can still give out and one of its
+ * own, so giving one out costs no atomic operation (page_frag_alloc()'s
+ * scheme).  Order-0 pages, unlike page_frag_alloc()'s 32 KiB ones: a
+ * message left on a page keeps no more than a page.
  */
-#define MBOX_SPARE_MAX_ROOM	PAGE_SIZE
+#define MBOX_FRAG_ALIGN		SMP_CACHE_BYTES
+#define MBOX_FRAG_BIAS		(PAGE_SIZE / MBOX_FRAG_ALIGN + 1)
 
-/* A message for @size bytes: @mb's spare if it fits well, else a new one. */
+void kmbox_frag_init(struct mbox *mb)
+{
+	spin_lock_init(&mb->frag_lock);
+	mb->frag_page = NULL;
+	mb->frag_offset = 0;
+	mb->frag_bias = 0;
+	mb->frag_spare = NULL;
+}
+
+/* Once no message of @mb is left. */
+void kmbox_frag_destroy(struct mbox *mb)
+{
+	if (mb->frag_page)
+		__page_frag_cache_drain(mb->frag_page, mb->frag_bias);
+	mb->frag_page = NULL;
+	if (mb->frag_spare)
+		__free_page(mb->frag_spare);
+	mb->frag_spare = NULL;
+}
+
+/*
+ * @size bytes (at most a page) from the page being carved, or NULL when
+ * it has no room left.  A page with no fragment left but ours is carved
+ * again from its start: every reference but ours is gone, and only we
+ * hand out new ones.  The control dependency on the count orders the
+ * last reader's copy (before its put_page(), a full barrier) before our
+ * writes to the page.
+ */
+static char *mbox_frag_carve_locked(struct mbox *mb, size_t size,
+				    struct page **pagep)
+{
+	struct page *page = mb->frag_page;
+	unsigned int offset = mb->frag_offset;
+
+	lockdep_assert_held(&mb->frag_lock);
+	if (!page)
+		return NULL;
+	if (offset + size > PAGE_SIZE) {
+		if ((unsigned int)page_ref_count(page) != mb->frag_bias)
+			return NULL;
+		page_ref_add(page, MBOX_FRAG_BIAS - mb->frag_bias);
+		mb->frag_bias = MBOX_FRAG_BIAS;
+		offset = 0;
+	}
+	mb->frag_offset = offset + ALIGN(size, MBOX_FRAG_ALIGN);
+	mb->frag_bias--;
+	*pagep = page;
+	return page_address(page) + offset;
+}
+
+/*
+ * Carve from @page (ours alone) from now on; the old page goes with its
+ * last fragment.
+ */
+static void mbox_frag_install_locked(struct mbox *mb, struct page *page)
+{
+	lockdep_assert_held(&mb->frag_lock);
+	if (mb->frag_page)
+		__page_frag_cache_drain(mb->frag_page, mb->frag_bias);
+	page_ref_add(page, MBOX_FRAG_BIAS - 1);
+	mb->frag_page = page;
+	mb->frag_offset = 0;
+	mb->frag_bias = MBOX_FRAG_BIAS;
+}
+
+/* A page of ours alone: the mailbox's spare page, or freed. */
+static void mbox_page_spare(struct mbox *mb, struct page *page)
+{
+	if (cmpxchg(&mb->frag_spare, NULL, page))
+		__free_page(page);
+}
+
+/*
+ * A fragment of @size bytes for a payload, its page in *@pagep.  A new
+ * page, the spare one or an allocation, is taken only when the current
+ * one is full and still in use; allocated without the lock, after which
+ * another writer may have made room already.
+ */
+static char *mbox_frag_alloc(struct mbox *mb, size_t size, gfp_t gfp,
+			     struct page **pagep)
+{
+	struct page *page = NULL;
+	char *data;
+
+	spin_lock(&mb->frag_lock);
+	for (;;) {
+		data = mbox_frag_carve_locked(mb, size, pagep);
+		if (data)
+			break;
+		if (!page)
+			page = xchg(&mb->frag_spare, NULL);
+		if (page) {
+			mbox_frag_install_locked(mb, page);
+			page = NULL;
+			continue;
+		}
+		spin_unlock(&mb->frag_lock);
+		page = alloc_page(gfp);
+		if (!page)
+			return NULL;
+		spin_lock(&mb->frag_lock);
+	}
+	spin_unlock(&mb->frag_lock);
+	if (page)
+		mbox_page_spare(mb, page);
+	return data;
+}
+
+/*
+ * Drop a fragment's reference to @page.  The last one makes the page
+ * ours alone again (page_frag_alloc() reuses a page the same way): it
+ * becomes @mb's spare page, so that a mailbox whose queue moves through
+ * pages does not allocate and zero a page for each.
+ */
+static void mbox_frag_put(struct mbox *mb, struct page *page)
+{
+	if (!put_page_testzero(page))
+		return;
+	set_page_count(page, 1);
+	mbox_page_spare(mb, page);
+}
+
+/*
+ * Release @msg's payload; with @mb, a page it frees may become @mb's
+ * spare page.
+ */
+static void mbox_msg_put_payload(struct mbox *mb, struct mbox_msg *msg)
+{
+	if (msg->page) {
+		if (mb)
+			mbox_frag_put(mb, msg->page);
+		else
+			put_page(msg->page);
+	} else {
+		kvfree(msg->data);
+	}
+	msg->page = NULL;
+	msg->data = NULL;
+}
+
+/* A fresh message of @size bytes, without a payload yet. */
+static void mbox_msg_reset(struct mbox_msg *msg, size_t size)
+{
+	INIT_LIST_HEAD(&msg->node);
+	msg->size = size;
+	msg->flags = 0;
+	msg->delivery_count = 0;
+	msg->flushed = false;
+	msg->data = NULL;
+	msg->page = NULL;
+}
+
+/*
+ * A message for @size bytes with a payload of its own, for a message of
+ * no mailbox (KUnit) and urgent ones, which do not take the spare.
+ */
+struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
+{
+	struct mbox_msg *msg = kzalloc(sizeof(*msg), mbox_gfp(nonblock));
+
+	if (!msg)
+		return NULL;
+	mbox_msg_reset(msg, size);
+	msg->data = mbox_payload_alloc(size, nonblock);
+	if (!msg->data) {
+		kfree(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/*
+ * A message for @size bytes written to @mb: its spare message if there is
+ * one, else a new one; the payload in a page fragment if it fits a page.
+ */
 struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 {
 	struct mbox_msg *msg = xchg(&mb->spare, NULL);
-	char *data;
-	u32 room;
 
-	if (!msg)
-		return kmbox_msg_alloc(size, nonblock);
-	/* Too small, or so big that a small message would waste it. */
-	if (msg->room < size || msg->room / 4 > size) {
-		if (cmpxchg(&mb->spare, NULL, msg))
-			mbox_msg_release(msg);
-		return kmbox_msg_alloc(size, nonblock);
+	if (!msg) {
+		msg = kzalloc(sizeof(*msg), mbox_gfp(nonblock));
+		if (!msg)
+			return NULL;
 	}
-	room = msg->room;
-	data = msg->data;
-	memset(msg, 0, sizeof(*msg));
-	INIT_LIST_HEAD(&msg->node);
-	msg->size = size;
-	msg->room = room;
-	msg->data = data;
+	mbox_msg_reset(msg, size);
+	if (size <= PAGE_SIZE)
+		msg->data = mbox_frag_alloc(mb, size, mbox_gfp(nonblock),
+					    &msg->page);
+	else
+		msg->data = mbox_payload_alloc(size, nonblock);
+	if (!msg->data) {
+		kmbox_msg_recycle(mb, msg);
+		return NULL;
+	}
 	return msg;
+}
+
+/* Fill @msg's payload from @from; false if the copy came short. */
+bool kmbox_msg_copy_in(struct mbox_msg *msg, struct iov_iter *from)
+{
+	size_t n;
+
+	if (msg->page)
+		n = copy_page_from_iter(msg->page, offset_in_page(msg->data),
+					msg->size, from);
+	else
+		n = copy_from_iter(msg->data, msg->size, from);
+	return n == msg->size;
+}
+
+/* Copy @msg's payload out to @to; false if the copy came short. */
+bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to)
+{
+	size_t n;
+
+	if (msg->page)
+		n = copy_page_to_iter(msg->page, offset_in_page(msg->data),
+				      msg->size, to);
+	else
+		n = copy_to_iter(msg->data, msg->size, to);
+	return n == msg->size;
 }
 
 static void mbox_msg_put_pids(struct mbox_msg *msg)
@@ -115,29 +312,39 @@ static void mbox_msg_put_pids(struct mbox_msg *msg)
 	msg->tid = NULL;
 }
 
+static void mbox_msg_free(struct mbox *mb, struct mbox_msg *msg)
+{
+	mbox_msg_put_payload(mb, msg);
+	mbox_msg_put_pids(msg);
+	kfree(msg);
+}
+
 void kmbox_msg_free(struct mbox_msg *msg)
 {
-	mbox_msg_put_pids(msg);
-	mbox_msg_release(msg);
+	mbox_msg_free(NULL, msg);
 }
 
-/* Free @msg, or keep it as @mb's spare if there is none and it is small. */
+/*
+ * Free @msg, or keep it as @mb's spare message if there is none.  The
+ * spare stays charged to the memory cgroup of the writer that allocated
+ * it, as a pipe's cached page does.
+ */
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
+	mbox_msg_put_payload(mb, msg);
 	mbox_msg_put_pids(msg);
-	if (msg->room <= MBOX_SPARE_MAX_ROOM && !READ_ONCE(mb->spare) &&
-	    !cmpxchg(&mb->spare, NULL, msg))
+	if (!READ_ONCE(mb->spare) && !cmpxchg(&mb->spare, NULL, msg))
 		return;
-	mbox_msg_release(msg);
+	kfree(msg);
 }
 
-void kmbox_msg_free_list(struct list_head *list)
+void kmbox_msg_free_list(struct mbox *mb, struct list_head *list)
 {
 	struct mbox_msg *msg, *tmp;
 
 	list_for_each_entry_safe(msg, tmp, list, node) {
 		list_del(&msg->node);
-		kmbox_msg_free(msg);
+		mbox_msg_free(mb, msg);
 		cond_resched();
 	}
 }

@@ -37,17 +37,19 @@ void kmbox_init(struct mbox *mb, unsigned int index,
 	mb->max_urgent = limits->max_urgent;
 	mb->next_seq = 1;
 	mb->spare = NULL;
+	kmbox_frag_init(mb);
 	mb->index = index;
 }
 
 /* Only once no file can reach @mb any more (module unload). */
 void kmbox_destroy(struct mbox *mb)
 {
-	kmbox_msg_free_list(&mb->urgent);
-	kmbox_msg_free_list(&mb->queue);
+	kmbox_msg_free_list(mb, &mb->urgent);
+	kmbox_msg_free_list(mb, &mb->queue);
 	if (mb->spare)
 		kmbox_msg_free(mb->spare);
 	mb->spare = NULL;
+	kmbox_frag_destroy(mb);
 	mutex_destroy(&mb->flush_lock);
 }
 
@@ -539,7 +541,7 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 		/* A chunk that freed no room and served nobody wakes nobody. */
 		if (removed || served)
 			mbox_room_freed(mb, served, &wk);
-		kmbox_msg_free_list(&chunk);
+		kmbox_msg_free_list(mb, &chunk);
 		cond_resched();
 		spin_lock(&mb->lock);
 		msg = list_next_entry(&cursor, node);
@@ -647,7 +649,7 @@ int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 	mutex_unlock(&mb->flush_lock);
 	if (result->flushed_msgs)
 		mbox_room_freed(mb, served, &wk);
-	kmbox_msg_free_list(&f.doomed);
+	kmbox_msg_free_list(mb, &f.doomed);
 	return 0;
 }
 
@@ -729,7 +731,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
 		mbox_room_freed(mb, served, &wk);
-	kmbox_msg_free_list(&f.doomed);
+	kmbox_msg_free_list(mb, &f.doomed);
 	return ret;
 }
 
@@ -997,7 +999,7 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
-	kmbox_msg_free_list(&done);
+	kmbox_msg_free_list(mb, &done);
 	return 0;
 }
 
