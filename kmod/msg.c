@@ -304,18 +304,11 @@ bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to)
 	return n == msg->size;
 }
 
-static void mbox_msg_put_pids(struct mbox_msg *msg)
-{
-	put_pid(msg->tgid);
-	put_pid(msg->tid);
-	msg->tgid = NULL;
-	msg->tid = NULL;
-}
-
 static void mbox_msg_free(struct mbox *mb, struct mbox_msg *msg)
 {
 	mbox_msg_put_payload(mb, msg);
-	mbox_msg_put_pids(msg);
+	put_pid(msg->tgid);
+	put_pid(msg->tid);
 	kfree(msg);
 }
 
@@ -326,16 +319,18 @@ void kmbox_msg_free(struct mbox_msg *msg)
 
 /*
  * Free @msg, or keep it as @mb's spare message if there is none.  The
- * spare stays charged to the memory cgroup of the writer that allocated
- * it, as a pipe's cached page does.
+ * spare keeps its writer's pid references, so that the next message of
+ * the same writer takes none (kmbox_msg_stamp()): they keep the struct
+ * pids, not the numbers, which are free once their tasks are gone.  It
+ * stays charged to the memory cgroup of the writer that allocated it, as
+ * a pipe's cached page does.
  */
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
 	mbox_msg_put_payload(mb, msg);
-	mbox_msg_put_pids(msg);
 	if (!READ_ONCE(mb->spare) && !cmpxchg(&mb->spare, NULL, msg))
 		return;
-	kfree(msg);
+	mbox_msg_free(mb, msg);
 }
 
 void kmbox_msg_free_list(struct mbox *mb, struct list_head *list)
@@ -358,15 +353,24 @@ void kmbox_msg_free_list(struct mbox *mb, struct list_head *list)
 void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file)
 {
 	const struct cred *fcred = file->f_cred;
-
 	/*
 	 * A running task's pids do not change: its own exec changes them,
 	 * and another thread's exec only once this one is a zombie
 	 * (de_thread()).  So current takes its references without
 	 * get_task_pid()'s RCU section.
 	 */
-	msg->tgid = get_pid(task_tgid(current));
-	msg->tid = get_pid(task_pid(current));
+	struct pid *tgid = task_tgid(current);
+	struct pid *tid = task_pid(current);
+
+	/* The spare message may hold them already, from our last write. */
+	if (msg->tgid != tgid) {
+		put_pid(msg->tgid);
+		msg->tgid = get_pid(tgid);
+	}
+	if (msg->tid != tid) {
+		put_pid(msg->tid);
+		msg->tid = get_pid(tid);
+	}
 	msg->uid = current_euid();
 	msg->gid = current_egid();
 	msg->opener_uid = fcred->euid;
