@@ -429,7 +429,15 @@ static ssize_t mbox_batch_one(struct file *file, void __user *uent,
 	/* It cuts at MAX_RW_COUNT: harmless only below the size limit. */
 	BUILD_BUG_ON(MBOX_MAX_MSG_SIZE_LIMIT >= MAX_RW_COUNT);
 
-	ret = copy_struct_from_user(&ent, sizeof(ent), uent, entry_size);
+	/*
+	 * Today's size is a copy of a size known at build time, which
+	 * hardened usercopy checks then and not on every entry.
+	 */
+	if (entry_size == sizeof(ent))
+		ret = copy_from_user(&ent, uent, sizeof(ent)) ? -EFAULT : 0;
+	else
+		ret = copy_struct_from_user(&ent, sizeof(ent), uent,
+					    entry_size);
 	if (ret)
 		return ret;
 	if (put_user(0U, &ue->result))
