@@ -57,6 +57,9 @@ struct mbox_msg {
 	struct page *page;
 };
 
+/* Spare messages and pages a mailbox keeps: a batch's worth. */
+#define MBOX_SPARES		16
+
 /*
  * One mailbox.  @lock protects the lists, the counters and the limits; it
  * is a spinlock because nothing that sleeps, allocates or touches user
@@ -108,26 +111,26 @@ struct mbox {
 	u64 flushed_bytes;
 
 	/*
-	 * One consumed message kept for the next write, so a mailbox in
+	 * Consumed messages kept for the next writes, so a mailbox in
 	 * steady use neither allocates nor frees a message (as a pipe keeps
-	 * a page).  Taken and put back with xchg()/cmpxchg(), not under
-	 * @lock.
+	 * a page), also with a batch of MBOX_SPARES in flight.  Each slot
+	 * taken and filled with xchg()/cmpxchg(), not under @lock (msg.c).
 	 */
-	struct mbox_msg *spare;
+	struct mbox_msg *spare[MBOX_SPARES];
 
 	/*
 	 * Payloads of up to a page are carved from @frag_page (msg.c):
 	 * @frag_offset is its first free byte, @frag_bias the references to
 	 * it we hold for the fragments still to give out.  All three under
-	 * @frag_lock, which nests in no other lock.  @frag_spare is a page
-	 * whose fragments were all freed, kept for the next one; taken and
-	 * put back with xchg()/cmpxchg().
+	 * @frag_lock, which nests in no other lock.  @frag_spare holds
+	 * pages whose fragments were all freed, kept for the next ones; slots
+	 * as @spare's.
 	 */
 	spinlock_t frag_lock;
 	struct page *frag_page;
 	unsigned int frag_offset;
 	unsigned int frag_bias;
-	struct page *frag_spare;
+	struct page *frag_spare[MBOX_SPARES];
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
@@ -188,8 +191,8 @@ bool kmbox_msg_copy_in(struct mbox_msg *msg, struct iov_iter *from);
 bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to);
 void kmbox_msg_free(struct mbox_msg *msg);
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
-void kmbox_frag_init(struct mbox *mb);
-void kmbox_frag_destroy(struct mbox *mb);
+void kmbox_msg_cache_init(struct mbox *mb);
+void kmbox_msg_cache_destroy(struct mbox *mb);
 void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
 void kmbox_msg_fill_header(const struct mbox_msg *msg,
 			   struct mbox_msg_header *hdr);

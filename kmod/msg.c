@@ -81,24 +81,94 @@ static char *mbox_payload_alloc(size_t size, bool nonblock)
 #define MBOX_FRAG_ALIGN		SMP_CACHE_BYTES
 #define MBOX_FRAG_BIAS		(PAGE_SIZE / MBOX_FRAG_ALIGN + 1)
 
-void kmbox_frag_init(struct mbox *mb)
+/*
+ * The spare slots of messages and pages: each taken with xchg() and
+ * filled with cmpxchg(), so that writers and readers share them without
+ * a lock.  The first slots are tried first: one message at a time uses
+ * only the first, a batch of 16 in flight all of them.
+ */
+static struct mbox_msg *mbox_spare_msg_take(struct mbox *mb)
 {
+	struct mbox_msg *msg;
+	unsigned int i;
+
+	for (i = 0; i < MBOX_SPARES; i++) {
+		if (!READ_ONCE(mb->spare[i]))
+			continue;
+		msg = xchg(&mb->spare[i], NULL);
+		if (msg)
+			return msg;
+	}
+	return NULL;
+}
+
+static bool mbox_spare_msg_put(struct mbox *mb, struct mbox_msg *msg)
+{
+	unsigned int i;
+
+	for (i = 0; i < MBOX_SPARES; i++)
+		if (!READ_ONCE(mb->spare[i]) &&
+		    !cmpxchg(&mb->spare[i], NULL, msg))
+			return true;
+	return false;
+}
+
+static struct page *mbox_spare_page_take(struct mbox *mb)
+{
+	struct page *page;
+	unsigned int i;
+
+	for (i = 0; i < MBOX_SPARES; i++) {
+		if (!READ_ONCE(mb->frag_spare[i]))
+			continue;
+		page = xchg(&mb->frag_spare[i], NULL);
+		if (page)
+			return page;
+	}
+	return NULL;
+}
+
+/* A page of ours alone: one of the mailbox's spare pages, or freed. */
+static void mbox_page_spare(struct mbox *mb, struct page *page)
+{
+	unsigned int i;
+
+	for (i = 0; i < MBOX_SPARES; i++)
+		if (!READ_ONCE(mb->frag_spare[i]) &&
+		    !cmpxchg(&mb->frag_spare[i], NULL, page))
+			return;
+	__free_page(page);
+}
+
+void kmbox_msg_cache_init(struct mbox *mb)
+{
+	unsigned int i;
+
 	spin_lock_init(&mb->frag_lock);
 	mb->frag_page = NULL;
 	mb->frag_offset = 0;
 	mb->frag_bias = 0;
-	mb->frag_spare = NULL;
+	for (i = 0; i < MBOX_SPARES; i++) {
+		mb->spare[i] = NULL;
+		mb->frag_spare[i] = NULL;
+	}
 }
 
-/* Once no message of @mb is left. */
-void kmbox_frag_destroy(struct mbox *mb)
+static void mbox_msg_free(struct mbox *mb, struct mbox_msg *msg);
+
+/* Free the spares and the page being carved, once no message is left. */
+void kmbox_msg_cache_destroy(struct mbox *mb)
 {
+	struct mbox_msg *msg;
+	struct page *page;
+
+	while ((msg = mbox_spare_msg_take(mb)))
+		mbox_msg_free(mb, msg);
 	if (mb->frag_page)
 		__page_frag_cache_drain(mb->frag_page, mb->frag_bias);
 	mb->frag_page = NULL;
-	if (mb->frag_spare)
-		__free_page(mb->frag_spare);
-	mb->frag_spare = NULL;
+	while ((page = mbox_spare_page_take(mb)))
+		__free_page(page);
 }
 
 /*
@@ -146,13 +216,6 @@ static void mbox_frag_install_locked(struct mbox *mb, struct page *page)
 	mb->frag_bias = MBOX_FRAG_BIAS;
 }
 
-/* A page of ours alone: the mailbox's spare page, or freed. */
-static void mbox_page_spare(struct mbox *mb, struct page *page)
-{
-	if (cmpxchg(&mb->frag_spare, NULL, page))
-		__free_page(page);
-}
-
 /*
  * A fragment of @size bytes for a payload, its page in *@pagep.  A new
  * page, the spare one or an allocation, is taken only when the current
@@ -171,7 +234,7 @@ static char *mbox_frag_alloc(struct mbox *mb, size_t size, gfp_t gfp,
 		if (data)
 			break;
 		if (!page)
-			page = xchg(&mb->frag_spare, NULL);
+			page = mbox_spare_page_take(mb);
 		if (page) {
 			mbox_frag_install_locked(mb, page);
 			page = NULL;
@@ -192,8 +255,8 @@ static char *mbox_frag_alloc(struct mbox *mb, size_t size, gfp_t gfp,
 /*
  * Drop a fragment's reference to @page.  The last one makes the page
  * ours alone again (page_frag_alloc() reuses a page the same way): it
- * becomes @mb's spare page, so that a mailbox whose queue moves through
- * pages does not allocate and zero a page for each.
+ * becomes one of @mb's spare pages, so that a mailbox whose queue moves
+ * through pages does not allocate and zero a page for each.
  */
 static void mbox_frag_put(struct mbox *mb, struct page *page)
 {
@@ -258,7 +321,7 @@ struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
  */
 struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 {
-	struct mbox_msg *msg = xchg(&mb->spare, NULL);
+	struct mbox_msg *msg = mbox_spare_msg_take(mb);
 
 	if (!msg) {
 		msg = kzalloc(sizeof(*msg), mbox_gfp(nonblock));
@@ -318,19 +381,18 @@ void kmbox_msg_free(struct mbox_msg *msg)
 }
 
 /*
- * Free @msg, or keep it as @mb's spare message if there is none.  The
- * spare keeps its writer's pid references, so that the next message of
- * the same writer takes none (kmbox_msg_stamp()): they keep the struct
- * pids, not the numbers, which are free once their tasks are gone.  It
- * stays charged to the memory cgroup of the writer that allocated it, as
- * a pipe's cached page does.
+ * Free @msg, or keep it as one of @mb's spare messages.  A spare keeps
+ * its writer's pid references, so that the next message of the same
+ * writer takes none (kmbox_msg_stamp()): they keep the struct pids, not
+ * the numbers, which are free once their tasks are gone.  It stays
+ * charged to the memory cgroup of the writer that allocated it, as a
+ * pipe's cached page does.
  */
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
 	mbox_msg_put_payload(mb, msg);
-	if (!READ_ONCE(mb->spare) && !cmpxchg(&mb->spare, NULL, msg))
-		return;
-	mbox_msg_free(mb, msg);
+	if (!mbox_spare_msg_put(mb, msg))
+		mbox_msg_free(mb, msg);
 }
 
 void kmbox_msg_free_list(struct mbox *mb, struct list_head *list)

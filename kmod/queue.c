@@ -36,8 +36,7 @@ void kmbox_init(struct mbox *mb, unsigned int index,
 	mb->max_bytes = limits->max_bytes;
 	mb->max_urgent = limits->max_urgent;
 	mb->next_seq = 1;
-	mb->spare = NULL;
-	kmbox_frag_init(mb);
+	kmbox_msg_cache_init(mb);
 	mb->index = index;
 }
 
@@ -46,10 +45,7 @@ void kmbox_destroy(struct mbox *mb)
 {
 	kmbox_msg_free_list(mb, &mb->urgent);
 	kmbox_msg_free_list(mb, &mb->queue);
-	if (mb->spare)
-		kmbox_msg_free(mb->spare);
-	mb->spare = NULL;
-	kmbox_frag_destroy(mb);
+	kmbox_msg_cache_destroy(mb);
 	mutex_destroy(&mb->flush_lock);
 }
 
