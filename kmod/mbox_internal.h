@@ -57,7 +57,7 @@ struct mbox_msg {
 	struct page *page;
 };
 
-/* Spare messages and pages a mailbox keeps: a batch's worth. */
+/* Spare messages a mailbox keeps: a 16-entry batch's worth. */
 #define MBOX_SPARES		16
 
 /*
@@ -122,15 +122,19 @@ struct mbox {
 	 * Payloads of up to a page are carved from @frag_page (msg.c):
 	 * @frag_offset is its first free byte, @frag_bias the references to
 	 * it we hold for the fragments still to give out.  All three under
-	 * @frag_lock, which nests in no other lock.  @frag_spare holds
-	 * pages whose fragments were all freed, kept for the next ones; slots
-	 * as @spare's.
+	 * @frag_lock (a spinlock: nothing under it sleeps or allocates),
+	 * which nests in no other lock.  @frag_spare is a page whose
+	 * fragments are all freed, kept for the next page to carve (as a
+	 * pipe keeps its tmp_page); taken and filled as @spare's slots.
+	 * @frag_pages counts the pages that hold fragments, are being carved
+	 * or are spare, which msg.c bounds.
 	 */
 	spinlock_t frag_lock;
 	struct page *frag_page;
 	unsigned int frag_offset;
 	unsigned int frag_bias;
-	struct page *frag_spare[MBOX_SPARES];
+	struct page *frag_spare;
+	atomic_t frag_pages;
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one

@@ -7,8 +7,8 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/math.h>
 #include <linux/mm.h>
-#include <linux/page_ref.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
@@ -31,13 +31,16 @@
  * both ways; a pipe does not pay that, and neither does a mailbox now.
  * Fragments start on a cache line (a reader and the next writer do not
  * share one), each holds a reference to its page, and the page goes with
- * the last one: freed, or kept as the mailbox's spare page (below).  The
- * worst case, one queued or leased message left on each page, is a page
- * per charged message, as a pipe's slots hold a page each however little
- * was written to them; max_bytes still counts payload bytes.  A page is
- * charged to the cgroup of the writer that allocated it, and stays with
- * the mailbox while messages of other writers use it, as a pipe's page
- * does.
+ * the last one: freed, or kept as the mailbox's one spare page.  A page is charged to the cgroup of the writer that
+ * allocated it, and stays while messages of other writers use it, as a
+ * pipe's page does.
+ *
+ * One message left on a page keeps the whole page: messages removed out
+ * of order (acknowledged, flushed by sender) or failed writes can leave
+ * one small message on each.  So the pages holding fragments are
+ * bounded by the mailbox's byte limit, a page over it
+ * (mbox_frag_pages_max()); past that, payloads get allocations of their
+ * own, which cost a lookup per copy but no more memory than their size.
  *
  * A larger payload gets an allocation of its own, of exactly its size, so
  * a 64 KiB one takes 16 pages and not 32 (every byte allocated is also
@@ -76,18 +79,58 @@ static char *mbox_payload_alloc(size_t size, bool nonblock)
  * carves, one for each fragment it can still give out and one of its
  * own, so giving one out costs no atomic operation (page_frag_alloc()'s
  * scheme).  Order-0 pages, unlike page_frag_alloc()'s 32 KiB ones: a
- * message left on a page keeps no more than a page.
+ * message left on a page keeps no more than a page.  Every payload has
+ * at least one byte (an empty write queues nothing), so a page gives out
+ * at most PAGE_SIZE / MBOX_FRAG_ALIGN fragments and the bias never runs
+ * out before the page does.
  */
 #define MBOX_FRAG_ALIGN		SMP_CACHE_BYTES
 #define MBOX_FRAG_BIAS		(PAGE_SIZE / MBOX_FRAG_ALIGN + 1)
 
+/* The byte limit's worth of pages, and one more: carved or spare. */
+static unsigned long mbox_frag_pages_max(const struct mbox *mb)
+{
+	return DIV_ROUND_UP_ULL(READ_ONCE(mb->max_bytes), PAGE_SIZE) + 1;
+}
+
+/* Drop @nr references to a page of @mb's; the last frees it. */
+static void mbox_frag_page_drop(struct mbox *mb, struct page *page,
+				unsigned int nr)
+{
+	if (page_ref_sub_and_test(page, nr)) {
+		atomic_dec(&mb->frag_pages);
+		__folio_put(page_folio(page));
+	}
+}
+
 /*
- * The spare slots of messages and pages: each taken with xchg() and
- * filled with cmpxchg(), so that writers and readers share them without
- * a lock.  The first slots are tried first: one message at a time uses
- * only the first, a batch of 16 in flight all of them.
+ * Drop a fragment's reference to @page.  The last one of a page no longer
+ * carved (the page being carved holds the mailbox's own) keeps the page
+ * as @mb's spare instead, reference and all, so that a queue moving
+ * through pages (one message kept queued, 4 KiB each) does not allocate
+ * and zero a page per message.  A count of one is ours alone: only the
+ * mailbox hands out references to its pages, and it hands out none to a
+ * page it no longer carves.  The control dependency orders the other
+ * readers' copies (before their puts, full barriers) before the page is
+ * carved again.
  */
-static struct mbox_msg *mbox_spare_msg_take(struct mbox *mb)
+static void mbox_frag_put(struct mbox *mb, struct page *page)
+{
+	if (page_ref_count(page) == 1 && !READ_ONCE(mb->frag_spare)) {
+		smp_acquire__after_ctrl_dep();
+		if (!cmpxchg(&mb->frag_spare, NULL, page))
+			return;
+	}
+	mbox_frag_page_drop(mb, page, 1);
+}
+
+/*
+ * The spare messages: each slot taken with xchg() and filled with
+ * cmpxchg(), so that writers and readers share them without a lock.  The
+ * first slots are tried first: one message at a time uses only the
+ * first, a batch of 16 in flight all of them.
+ */
+static struct mbox_msg *mbox_spare_take(struct mbox *mb)
 {
 	struct mbox_msg *msg;
 	unsigned int i;
@@ -102,42 +145,33 @@ static struct mbox_msg *mbox_spare_msg_take(struct mbox *mb)
 	return NULL;
 }
 
-static bool mbox_spare_msg_put(struct mbox *mb, struct mbox_msg *msg)
+static void mbox_msg_put_pids(struct mbox_msg *msg)
+{
+	put_pid(msg->tgid);
+	put_pid(msg->tid);
+	msg->tgid = NULL;
+	msg->tid = NULL;
+}
+
+/*
+ * Only the first slot keeps its writer's pid references (see
+ * kmbox_msg_recycle()): the one that one-at-a-time traffic cycles, so
+ * that they go with the next write.  The others would keep an exited
+ * writer's pid namespace until the next batch.
+ */
+static bool mbox_spare_put(struct mbox *mb, struct mbox_msg *msg)
 {
 	unsigned int i;
 
-	for (i = 0; i < MBOX_SPARES; i++)
+	if (!READ_ONCE(mb->spare[0]) && !cmpxchg(&mb->spare[0], NULL, msg))
+		return true;
+	mbox_msg_put_pids(msg);
+	for (i = 1; i < MBOX_SPARES; i++) {
 		if (!READ_ONCE(mb->spare[i]) &&
 		    !cmpxchg(&mb->spare[i], NULL, msg))
 			return true;
-	return false;
-}
-
-static struct page *mbox_spare_page_take(struct mbox *mb)
-{
-	struct page *page;
-	unsigned int i;
-
-	for (i = 0; i < MBOX_SPARES; i++) {
-		if (!READ_ONCE(mb->frag_spare[i]))
-			continue;
-		page = xchg(&mb->frag_spare[i], NULL);
-		if (page)
-			return page;
 	}
-	return NULL;
-}
-
-/* A page of ours alone: one of the mailbox's spare pages, or freed. */
-static void mbox_page_spare(struct mbox *mb, struct page *page)
-{
-	unsigned int i;
-
-	for (i = 0; i < MBOX_SPARES; i++)
-		if (!READ_ONCE(mb->frag_spare[i]) &&
-		    !cmpxchg(&mb->frag_spare[i], NULL, page))
-			return;
-	__free_page(page);
+	return false;
 }
 
 void kmbox_msg_cache_init(struct mbox *mb)
@@ -148,27 +182,10 @@ void kmbox_msg_cache_init(struct mbox *mb)
 	mb->frag_page = NULL;
 	mb->frag_offset = 0;
 	mb->frag_bias = 0;
-	for (i = 0; i < MBOX_SPARES; i++) {
+	mb->frag_spare = NULL;
+	atomic_set(&mb->frag_pages, 0);
+	for (i = 0; i < MBOX_SPARES; i++)
 		mb->spare[i] = NULL;
-		mb->frag_spare[i] = NULL;
-	}
-}
-
-static void mbox_msg_free(struct mbox *mb, struct mbox_msg *msg);
-
-/* Free the spares and the page being carved, once no message is left. */
-void kmbox_msg_cache_destroy(struct mbox *mb)
-{
-	struct mbox_msg *msg;
-	struct page *page;
-
-	while ((msg = mbox_spare_msg_take(mb)))
-		mbox_msg_free(mb, msg);
-	if (mb->frag_page)
-		__page_frag_cache_drain(mb->frag_page, mb->frag_bias);
-	mb->frag_page = NULL;
-	while ((page = mbox_spare_page_take(mb)))
-		__free_page(page);
 }
 
 /*
@@ -176,8 +193,8 @@ void kmbox_msg_cache_destroy(struct mbox *mb)
  * it has no room left.  A page with no fragment left but ours is carved
  * again from its start: every reference but ours is gone, and only we
  * hand out new ones.  The control dependency on the count orders the
- * last reader's copy (before its put_page(), a full barrier) before our
- * writes to the page.
+ * last reader's copy (before its put, a full barrier) before our writes
+ * to the page.
  */
 static char *mbox_frag_carve_locked(struct mbox *mb, size_t size,
 				    struct page **pagep)
@@ -202,14 +219,14 @@ static char *mbox_frag_carve_locked(struct mbox *mb, size_t size,
 }
 
 /*
- * Carve from @page (ours alone) from now on; the old page goes with its
- * last fragment.
+ * Carve from @page (ours alone, counted in @frag_pages) from now on; the
+ * old page goes with its last fragment.
  */
 static void mbox_frag_install_locked(struct mbox *mb, struct page *page)
 {
 	lockdep_assert_held(&mb->frag_lock);
 	if (mb->frag_page)
-		__page_frag_cache_drain(mb->frag_page, mb->frag_bias);
+		mbox_frag_page_drop(mb, mb->frag_page, mb->frag_bias);
 	page_ref_add(page, MBOX_FRAG_BIAS - 1);
 	mb->frag_page = page;
 	mb->frag_offset = 0;
@@ -217,10 +234,11 @@ static void mbox_frag_install_locked(struct mbox *mb, struct page *page)
 }
 
 /*
- * A fragment of @size bytes for a payload, its page in *@pagep.  A new
- * page, the spare one or an allocation, is taken only when the current
- * one is full and still in use; allocated without the lock, after which
- * another writer may have made room already.
+ * A fragment of @size bytes for a payload, its page in *@pagep, or NULL:
+ * no memory, or the mailbox holds its share of pages already.  A new page
+ * (the spare one, or an allocation) is taken only when the current one
+ * is full and still in use; allocated without the lock, after which
+ * another writer may have made room.
  */
 static char *mbox_frag_alloc(struct mbox *mb, size_t size, gfp_t gfp,
 			     struct page **pagep)
@@ -234,52 +252,57 @@ static char *mbox_frag_alloc(struct mbox *mb, size_t size, gfp_t gfp,
 		if (data)
 			break;
 		if (!page)
-			page = mbox_spare_page_take(mb);
+			page = xchg(&mb->frag_spare, NULL);
 		if (page) {
 			mbox_frag_install_locked(mb, page);
 			page = NULL;
 			continue;
 		}
 		spin_unlock(&mb->frag_lock);
-		page = alloc_page(gfp);
-		if (!page)
+		if ((unsigned int)atomic_inc_return(&mb->frag_pages) >
+		    mbox_frag_pages_max(mb)) {
+			atomic_dec(&mb->frag_pages);
 			return NULL;
+		}
+		page = alloc_page(gfp);
+		if (!page) {
+			atomic_dec(&mb->frag_pages);
+			return NULL;
+		}
 		spin_lock(&mb->frag_lock);
 	}
 	spin_unlock(&mb->frag_lock);
 	if (page)
-		mbox_page_spare(mb, page);
+		mbox_frag_put(mb, page);
 	return data;
 }
 
-/*
- * Drop a fragment's reference to @page.  The last one makes the page
- * ours alone again (page_frag_alloc() reuses a page the same way): it
- * becomes one of @mb's spare pages, so that a mailbox whose queue moves
- * through pages does not allocate and zero a page for each.
- */
-static void mbox_frag_put(struct mbox *mb, struct page *page)
+/* Free the spares and the page being carved, once no message is left. */
+void kmbox_msg_cache_destroy(struct mbox *mb)
 {
-	if (!put_page_testzero(page))
-		return;
-	set_page_count(page, 1);
-	mbox_page_spare(mb, page);
+	struct mbox_msg *msg;
+	struct page *page;
+
+	while ((msg = mbox_spare_take(mb))) {
+		mbox_msg_put_pids(msg);
+		kfree(msg);
+	}
+	if (mb->frag_page)
+		mbox_frag_page_drop(mb, mb->frag_page, mb->frag_bias);
+	mb->frag_page = NULL;
+	page = xchg(&mb->frag_spare, NULL);
+	if (page)
+		mbox_frag_page_drop(mb, page, 1);
+	WARN_ON_ONCE(atomic_read(&mb->frag_pages));
 }
 
-/*
- * Release @msg's payload; with @mb, a page it frees may become @mb's
- * spare page.
- */
+/* Release @msg's payload, a fragment of one of @mb's pages or its own. */
 static void mbox_msg_put_payload(struct mbox *mb, struct mbox_msg *msg)
 {
-	if (msg->page) {
-		if (mb)
-			mbox_frag_put(mb, msg->page);
-		else
-			put_page(msg->page);
-	} else {
+	if (msg->page)
+		mbox_frag_put(mb, msg->page);
+	else
 		kvfree(msg->data);
-	}
 	msg->page = NULL;
 	msg->data = NULL;
 }
@@ -298,7 +321,7 @@ static void mbox_msg_reset(struct mbox_msg *msg, size_t size)
 
 /*
  * A message for @size bytes with a payload of its own, for a message of
- * no mailbox (KUnit) and urgent ones, which do not take the spare.
+ * no mailbox (KUnit) and urgent ones, which do not take the spares.
  */
 struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
 {
@@ -316,12 +339,13 @@ struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock)
 }
 
 /*
- * A message for @size bytes written to @mb: its spare message if there is
- * one, else a new one; the payload in a page fragment if it fits a page.
+ * A message for @size bytes written to @mb: a spare message if there is
+ * one, else a new one; the payload in a page fragment if it fits a page
+ * and the mailbox may hold another page, else of its own.
  */
 struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 {
-	struct mbox_msg *msg = mbox_spare_msg_take(mb);
+	struct mbox_msg *msg = mbox_spare_take(mb);
 
 	if (!msg) {
 		msg = kzalloc(sizeof(*msg), mbox_gfp(nonblock));
@@ -332,7 +356,7 @@ struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 	if (size <= PAGE_SIZE)
 		msg->data = mbox_frag_alloc(mb, size, mbox_gfp(nonblock),
 					    &msg->page);
-	else
+	if (!msg->data)
 		msg->data = mbox_payload_alloc(size, nonblock);
 	if (!msg->data) {
 		kmbox_msg_recycle(mb, msg);
@@ -367,32 +391,30 @@ bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to)
 	return n == msg->size;
 }
 
-static void mbox_msg_free(struct mbox *mb, struct mbox_msg *msg)
+/* A message of no mailbox: its payload is its own (kmbox_msg_alloc()). */
+void kmbox_msg_free(struct mbox_msg *msg)
 {
-	mbox_msg_put_payload(mb, msg);
-	put_pid(msg->tgid);
-	put_pid(msg->tid);
+	if (WARN_ON_ONCE(msg->page))
+		return;
+	kvfree(msg->data);
+	mbox_msg_put_pids(msg);
 	kfree(msg);
 }
 
-void kmbox_msg_free(struct mbox_msg *msg)
-{
-	mbox_msg_free(NULL, msg);
-}
-
 /*
- * Free @msg, or keep it as one of @mb's spare messages.  A spare keeps
- * its writer's pid references, so that the next message of the same
- * writer takes none (kmbox_msg_stamp()): they keep the struct pids, not
- * the numbers, which are free once their tasks are gone.  It stays
- * charged to the memory cgroup of the writer that allocated it, as a
- * pipe's cached page does.
+ * Free @msg, written to @mb, or keep it as one of @mb's spare messages.
+ * The first spare keeps its writer's pid references, so that the next
+ * message of the same writer takes none (kmbox_msg_stamp()): they keep
+ * the struct pids, not the numbers, which are free once their tasks are
+ * gone.  A spare stays charged to the memory cgroup of the writer that
+ * allocated it, as a pipe's cached page does.
  */
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
 	mbox_msg_put_payload(mb, msg);
-	if (!mbox_spare_msg_put(mb, msg))
-		mbox_msg_free(mb, msg);
+	if (mbox_spare_put(mb, msg))
+		return;
+	kfree(msg);
 }
 
 void kmbox_msg_free_list(struct mbox *mb, struct list_head *list)
@@ -401,7 +423,7 @@ void kmbox_msg_free_list(struct mbox *mb, struct list_head *list)
 
 	list_for_each_entry_safe(msg, tmp, list, node) {
 		list_del(&msg->node);
-		mbox_msg_free(mb, msg);
+		kmbox_msg_recycle(mb, msg);
 		cond_resched();
 	}
 }

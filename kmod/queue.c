@@ -328,10 +328,10 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.reserved = 0;
 	ret = kmbox_limits_valid(&l);
 	if (!ret) {
-		/* Read by write() without the lock. */
+		/* Read by write() (msg.c: max_bytes) without the lock. */
 		WRITE_ONCE(mb->max_msg_size, l.max_msg_size);
 		mb->max_msgs = l.max_msgs;
-		mb->max_bytes = l.max_bytes;
+		WRITE_ONCE(mb->max_bytes, l.max_bytes);
 		mb->max_urgent = l.max_urgent;
 		served = mbox_serve_writers_locked(mb, &wk);
 	}
@@ -899,7 +899,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 		mbox_wake_readers(mb, events);
 		return;
 	}
-	kmbox_msg_free(msg);
+	kmbox_msg_recycle(mb, msg);
 	if (!urgent)
 		mbox_room_freed(mb, served, &wk);
 	/*
