@@ -301,7 +301,8 @@ static void mbox_room_freed(struct mbox *mb, unsigned int served,
 {
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
 
-	served += mbox_wake_writers(mb, wk);
+	if (wk)
+		served += mbox_wake_writers(mb, wk);
 	/* Pairs with set_current_state() in prepare_to_wait*(). */
 	smp_mb();
 	if (served) {
@@ -377,25 +378,19 @@ void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
  * (see struct mbox_writer).  On success the mailbox owns @msg; on error
  * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
  */
-int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
+/*
+ * Called with the lock held, returns with it dropped: line up behind the
+ * waiting writers and sleep until a reader queues @msg for us (0) or a
+ * signal (-ERESTARTSYS, nothing queued).  Apart from kmbox_enqueue(), so
+ * that its fast path carries neither @w nor the wake batch on its stack.
+ */
+static noinline int mbox_enqueue_wait_locked(struct mbox *mb,
+					     struct mbox_msg *msg)
 {
-	struct mbox_writer w;
-	unsigned int served;
+	struct mbox_writer w __uninitialized;
 	struct mbox_wakeups wk __uninitialized;
+	unsigned int served;
 	bool head;
-
-	mbox_stamp_time(msg);
-	spin_lock(&mb->lock);
-	if (mbox_writable_locked(mb, msg->size)) {
-		mbox_charge_publish_locked(mb, msg);
-		spin_unlock(&mb->lock);
-		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
-		return 0;
-	}
-	if (nonblock) {
-		spin_unlock(&mb->lock);
-		return -EAGAIN;
-	}
 
 	w.task = current;
 	w.msg = msg;
@@ -434,6 +429,23 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 	if (head)
 		mbox_room_freed(mb, served, &wk);
 	return -ERESTARTSYS;
+}
+
+int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
+{
+	mbox_stamp_time(msg);
+	spin_lock(&mb->lock);
+	if (mbox_writable_locked(mb, msg->size)) {
+		mbox_charge_publish_locked(mb, msg);
+		spin_unlock(&mb->lock);
+		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
+		return 0;
+	}
+	if (nonblock) {
+		spin_unlock(&mb->lock);
+		return -EAGAIN;
+	}
+	return mbox_enqueue_wait_locked(mb, msg);
 }
 
 static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
@@ -1083,23 +1095,41 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 }
 
 /* A detached message was delivered: uncharge and free it. */
+/*
+ * kmbox_consume() of a normal message with writers waiting: called with
+ * the lock held, returns with it dropped.  Apart, so that the common case
+ * carries no wake batch on its stack.
+ */
+static noinline void mbox_consume_serve_locked(struct mbox *mb,
+					       struct mbox_msg *msg)
+{
+	struct mbox_wakeups wk __uninitialized;
+	unsigned int served;
+
+	served = mbox_serve_writers_locked(mb, &wk);
+	spin_unlock(&mb->lock);
+	/* Spare the buffer first, so a writer we wake can take it. */
+	kmbox_msg_recycle(mb, msg);
+	mbox_room_freed(mb, served, &wk);
+}
+
 void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
-	unsigned int served = 0;
-	struct mbox_wakeups wk __uninitialized;
 
 	spin_lock(&mb->lock);
 	list_del_init(&msg->node);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
-	if (!urgent)
-		served = mbox_serve_writers_locked(mb, &wk);
+	if (!urgent && !list_empty(&mb->writers)) {
+		mbox_consume_serve_locked(mb, msg);
+		return;
+	}
 	spin_unlock(&mb->lock);
-	/* Spare the buffer first, so a writer we wake can take it. */
 	kmbox_msg_recycle(mb, msg);
+	/* No writer waits: the room is for the pollers. */
 	if (!urgent)
-		mbox_room_freed(mb, served, &wk);
+		mbox_room_freed(mb, 0, NULL);
 }
 
 int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)
