@@ -62,6 +62,20 @@ static size_t mbox_hdr_size(const struct mbox_file *mf)
 }
 
 /*
+ * Header mode: @msg's header into @to.  Apart from mbox_read_one(), so
+ * that a read without a header neither clears the header on its stack
+ * (INIT_STACK_ALL_ZERO) nor sets up a stack-protector canary for it.
+ */
+static noinline bool mbox_copy_header(const struct mbox_msg *msg,
+				      struct iov_iter *to)
+{
+	struct mbox_msg_header hdr;
+
+	kmbox_msg_fill_header(msg, &hdr);
+	return copy_to_iter(&hdr, sizeof(hdr), to) == sizeof(hdr);
+}
+
+/*
  * One message into @to, as read() gives it: by read_iter and by each
  * entry of MBOX_IOC_RECV_BATCH.
  */
@@ -71,7 +85,6 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 	struct mbox *mb = mf->mb;
 	size_t hdr_size = mbox_hdr_size(mf);
 	struct mbox_leases *leases = NULL;
-	struct mbox_msg_header hdr;
 	struct mbox_msg *msg;
 	ssize_t len;
 
@@ -82,11 +95,8 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 		return PTR_ERR(msg);
 
 	/* No lock is held here: a fault can sleep, and puts the message back. */
-	if (hdr_size) {
-		kmbox_msg_fill_header(msg, &hdr);
-		if (copy_to_iter(&hdr, hdr_size, to) != hdr_size)
-			goto fault;
-	}
+	if (hdr_size && !mbox_copy_header(msg, to))
+		goto fault;
 	if (!kmbox_msg_copy_out(msg, to))
 		goto fault;
 

@@ -778,6 +778,17 @@ static void mbox_pass_wakeup(struct mbox *mb)
 }
 
 /*
+ * Sleep until a message is readable, one reader woken per message.
+ * Apart from kmbox_take(), so that a read that finds a message carries no
+ * wait queue entry on its stack.
+ */
+static noinline int mbox_wait_readable(struct mbox *mb)
+{
+	return wait_event_interruptible_exclusive(mb->rd_wait,
+						  mbox_readable(mb));
+}
+
+/*
  * Detach the next message for a reader with @room bytes of buffer, waiting
  * for one unless @nonblock; @hdr_size bytes of header go before the
  * payload.  The message stays charged until kmbox_consume(), kmbox_lease()
@@ -813,8 +824,7 @@ struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 			atomic_inc(&mb->readers_waiting);
 			waited = true;
 		}
-		ret = wait_event_interruptible_exclusive(mb->rd_wait,
-							 mbox_readable(mb));
+		ret = mbox_wait_readable(mb);
 		if (ret)
 			goto out;
 	}
