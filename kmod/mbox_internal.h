@@ -19,7 +19,7 @@
 
 struct file;
 struct iov_iter;
-struct page;
+struct mbox_frag;
 struct pid;
 struct mbox_flushing;
 
@@ -31,9 +31,9 @@ struct mbox_flushing;
  * is set at enqueue, and @node, @flags and @delivery_count change later,
  * all under the mailbox lock.
  *
- * The payload (msg.c) is either a fragment of a page, @page, which the
+ * The payload (msg.c) is either a fragment of a page, @frag, which the
  * message holds a reference to (payloads of up to a page), or an
- * allocation of its own (@page is NULL); @data points at it either way.
+ * allocation of its own (@frag is NULL); @data points at it either way.
  */
 struct mbox_msg {
 	struct list_head node;
@@ -54,7 +54,7 @@ struct mbox_msg {
 	 */
 	bool flushed;
 	char *data;
-	struct page *page;
+	struct mbox_frag *frag;
 };
 
 /* Spare messages a mailbox keeps: a 16-entry batch's worth. */
@@ -119,7 +119,7 @@ struct mbox {
 	struct mbox_msg *spare[MBOX_SPARES];
 
 	/*
-	 * Payloads of up to a page are carved from @frag_page (msg.c):
+	 * Payloads of up to a page are carved from @frag_cur (msg.c):
 	 * @frag_offset is its first free byte, @frag_bias the references to
 	 * it we hold for the fragments still to give out.  All three under
 	 * @frag_lock (a spinlock: nothing under it sleeps or allocates),
@@ -130,10 +130,10 @@ struct mbox {
 	 * or are spare, which msg.c bounds.
 	 */
 	spinlock_t frag_lock;
-	struct page *frag_page;
+	struct mbox_frag *frag_cur;
 	unsigned int frag_offset;
 	unsigned int frag_bias;
-	struct page *frag_spare;
+	struct mbox_frag *frag_spare;
 	atomic_t frag_pages;
 
 	/*

@@ -30,17 +30,20 @@
  * through hardened usercopy's lookup of its slab object on every copy,
  * both ways; a pipe does not pay that, and neither does a mailbox now.
  * Fragments start on a cache line (a reader and the next writer do not
- * share one), each holds a reference to its page, and the page goes with
- * the last one: freed, or kept as the mailbox's one spare page.  A page is charged to the cgroup of the writer that
+ * share one).  Each holds a reference to its page's struct mbox_frag,
+ * and the page goes with the last one: freed, or kept as the mailbox's
+ * one spare page.  A page is charged to the cgroup of the writer that
  * allocated it, and stays while messages of other writers use it, as a
  * pipe's page does.
  *
  * One message left on a page keeps the whole page: messages removed out
  * of order (acknowledged, flushed by sender) or failed writes can leave
- * one small message on each.  So the pages holding fragments are
- * bounded by the mailbox's byte limit, a page over it
+ * one small message on each.  So the pages a mailbox holds fragments on,
+ * carves or keeps spare are bounded by its byte limit, a page over it
  * (mbox_frag_pages_max()); past that, payloads get allocations of their
- * own, which cost a lookup per copy but no more memory than their size.
+ * own, which cost a lookup per copy but no more memory than their size,
+ * and max_bytes bounds those too: at most twice max_bytes and a page of
+ * payload memory per mailbox.
  *
  * A larger payload gets an allocation of its own, of exactly its size, so
  * a 64 KiB one takes 16 pages and not 32 (every byte allocated is also
@@ -75,15 +78,30 @@ static char *mbox_payload_alloc(size_t size, bool nonblock)
 }
 
 /*
- * Page fragments.  The mailbox holds @frag_bias references to the page it
- * carves, one for each fragment it can still give out and one of its
- * own, so giving one out costs no atomic operation (page_frag_alloc()'s
- * scheme).  Order-0 pages, unlike page_frag_alloc()'s 32 KiB ones: a
- * message left on a page keeps no more than a page.  Every payload has
- * at least one byte (an empty write queues nothing), so a page gives out
- * at most PAGE_SIZE / MBOX_FRAG_ALIGN fragments and the bias never runs
- * out before the page does.
+ * A page that payloads are carved from.  @refs counts the fragments out
+ * and, while the mailbox carves the page, the mailbox's bias: one
+ * reference for each fragment it can still give out and one of its own,
+ * so giving one out costs no atomic operation (page_frag_alloc()'s
+ * scheme).  The count is ours, not the page's: other kernel paths may
+ * take a passing reference to any page (speculative lookups, pfn
+ * walkers), so the page's own count cannot say when the mailbox is done
+ * with it.  The mailbox holds the page's one reference from allocation
+ * to free.  Order-0 pages, unlike page_frag_alloc()'s 32 KiB ones: a
+ * message left on a page keeps no more than a page.  Every payload has at
+ * least one byte (an empty write queues nothing), so a page gives out at
+ * most PAGE_SIZE / MBOX_FRAG_ALIGN fragments and the bias never runs out
+ * before the page does.
+ *
+ * Only the mailbox's own copies touch the pages: copy_page_to_iter()
+ * into a pipe would hand the pipe references to them (push_page()), so
+ * the mailbox has no splice_read, and must not get one that does not
+ * copy.
  */
+struct mbox_frag {
+	struct page *page;
+	atomic_t refs;
+};
+
 #define MBOX_FRAG_ALIGN		SMP_CACHE_BYTES
 #define MBOX_FRAG_BIAS		(PAGE_SIZE / MBOX_FRAG_ALIGN + 1)
 
@@ -93,35 +111,54 @@ static unsigned long mbox_frag_pages_max(const struct mbox *mb)
 	return DIV_ROUND_UP_ULL(READ_ONCE(mb->max_bytes), PAGE_SIZE) + 1;
 }
 
-/* Drop @nr references to a page of @mb's; the last frees it. */
-static void mbox_frag_page_drop(struct mbox *mb, struct page *page,
-				unsigned int nr)
+/* A new page to carve, counted in @frag_pages: ours alone, one reference. */
+static struct mbox_frag *mbox_frag_new(struct mbox *mb, gfp_t gfp)
 {
-	if (page_ref_sub_and_test(page, nr)) {
-		atomic_dec(&mb->frag_pages);
-		__folio_put(page_folio(page));
-	}
+	struct mbox_frag *frag;
+
+	if ((unsigned int)atomic_inc_return(&mb->frag_pages) >
+	    mbox_frag_pages_max(mb))
+		goto out_uncount;
+	frag = kmalloc(sizeof(*frag), gfp);
+	if (!frag)
+		goto out_uncount;
+	frag->page = alloc_page(gfp);
+	if (!frag->page)
+		goto out_free;
+	atomic_set(&frag->refs, 1);
+	return frag;
+
+out_free:
+	kfree(frag);
+out_uncount:
+	atomic_dec(&mb->frag_pages);
+	return NULL;
+}
+
+static void mbox_frag_release(struct mbox *mb, struct mbox_frag *frag)
+{
+	__free_page(frag->page);
+	kfree(frag);
+	atomic_dec(&mb->frag_pages);
 }
 
 /*
- * Drop a fragment's reference to @page.  The last one of a page no longer
- * carved (the page being carved holds the mailbox's own) keeps the page
- * as @mb's spare instead, reference and all, so that a queue moving
- * through pages (one message kept queued, 4 KiB each) does not allocate
- * and zero a page per message.  A count of one is ours alone: only the
- * mailbox hands out references to its pages, and it hands out none to a
- * page it no longer carves.  The control dependency orders the other
- * readers' copies (before their puts, full barriers) before the page is
- * carved again.
+ * Drop @nr references to @frag.  The last one (no fragment left, and the
+ * mailbox carves another page) keeps the page as @mb's spare, so that a
+ * queue moving through pages (one message kept queued, 4 KiB each) does
+ * not allocate and zero a page per message; with a spare already, the
+ * page is freed.  The other readers' copies came before their puts (full
+ * barriers), so before the page is carved again.
  */
-static void mbox_frag_put(struct mbox *mb, struct page *page)
+static void mbox_frag_drop(struct mbox *mb, struct mbox_frag *frag,
+			   unsigned int nr)
 {
-	if (page_ref_count(page) == 1 && !READ_ONCE(mb->frag_spare)) {
-		smp_acquire__after_ctrl_dep();
-		if (!cmpxchg(&mb->frag_spare, NULL, page))
-			return;
-	}
-	mbox_frag_page_drop(mb, page, 1);
+	if (!atomic_sub_and_test(nr, &frag->refs))
+		return;
+	atomic_set(&frag->refs, 1);
+	if (!READ_ONCE(mb->frag_spare) && !cmpxchg(&mb->frag_spare, NULL, frag))
+		return;
+	mbox_frag_release(mb, frag);
 }
 
 /*
@@ -179,7 +216,7 @@ void kmbox_msg_cache_init(struct mbox *mb)
 	unsigned int i;
 
 	spin_lock_init(&mb->frag_lock);
-	mb->frag_page = NULL;
+	mb->frag_cur = NULL;
 	mb->frag_offset = 0;
 	mb->frag_bias = 0;
 	mb->frag_spare = NULL;
@@ -192,118 +229,112 @@ void kmbox_msg_cache_init(struct mbox *mb)
  * @size bytes (at most a page) from the page being carved, or NULL when
  * it has no room left.  A page with no fragment left but ours is carved
  * again from its start: every reference but ours is gone, and only we
- * hand out new ones.  The control dependency on the count orders the
- * last reader's copy (before its put, a full barrier) before our writes
- * to the page.
+ * hand out new ones.  The control dependency on the count (with the
+ * barrier after it) orders the last reader's copy, before its put, a
+ * full barrier, before our writes to the page.
  */
 static char *mbox_frag_carve_locked(struct mbox *mb, size_t size,
-				    struct page **pagep)
+				    struct mbox_frag **fragp)
 {
-	struct page *page = mb->frag_page;
+	struct mbox_frag *frag = mb->frag_cur;
 	unsigned int offset = mb->frag_offset;
 
 	lockdep_assert_held(&mb->frag_lock);
-	if (!page)
+	if (!frag)
 		return NULL;
 	if (offset + size > PAGE_SIZE) {
-		if ((unsigned int)page_ref_count(page) != mb->frag_bias)
+		if ((unsigned int)atomic_read(&frag->refs) != mb->frag_bias)
 			return NULL;
-		page_ref_add(page, MBOX_FRAG_BIAS - mb->frag_bias);
+		smp_acquire__after_ctrl_dep();
+		atomic_add(MBOX_FRAG_BIAS - mb->frag_bias, &frag->refs);
 		mb->frag_bias = MBOX_FRAG_BIAS;
 		offset = 0;
 	}
 	mb->frag_offset = offset + ALIGN(size, MBOX_FRAG_ALIGN);
 	mb->frag_bias--;
-	*pagep = page;
-	return page_address(page) + offset;
+	*fragp = frag;
+	return page_address(frag->page) + offset;
 }
 
 /*
- * Carve from @page (ours alone, counted in @frag_pages) from now on; the
- * old page goes with its last fragment.
+ * Carve from @frag (ours alone: one reference) from now on; the old page
+ * goes with its last fragment.
  */
-static void mbox_frag_install_locked(struct mbox *mb, struct page *page)
+static void mbox_frag_install_locked(struct mbox *mb, struct mbox_frag *frag)
 {
 	lockdep_assert_held(&mb->frag_lock);
-	if (mb->frag_page)
-		mbox_frag_page_drop(mb, mb->frag_page, mb->frag_bias);
-	page_ref_add(page, MBOX_FRAG_BIAS - 1);
-	mb->frag_page = page;
+	if (mb->frag_cur)
+		mbox_frag_drop(mb, mb->frag_cur, mb->frag_bias);
+	atomic_add(MBOX_FRAG_BIAS - 1, &frag->refs);
+	mb->frag_cur = frag;
 	mb->frag_offset = 0;
 	mb->frag_bias = MBOX_FRAG_BIAS;
 }
 
 /*
- * A fragment of @size bytes for a payload, its page in *@pagep, or NULL:
+ * A fragment of @size bytes for a payload, its page in *@fragp, or NULL:
  * no memory, or the mailbox holds its share of pages already.  A new page
  * (the spare one, or an allocation) is taken only when the current one
  * is full and still in use; allocated without the lock, after which
  * another writer may have made room.
  */
 static char *mbox_frag_alloc(struct mbox *mb, size_t size, gfp_t gfp,
-			     struct page **pagep)
+			     struct mbox_frag **fragp)
 {
-	struct page *page = NULL;
+	struct mbox_frag *frag = NULL;
 	char *data;
 
 	spin_lock(&mb->frag_lock);
 	for (;;) {
-		data = mbox_frag_carve_locked(mb, size, pagep);
+		data = mbox_frag_carve_locked(mb, size, fragp);
 		if (data)
 			break;
-		if (!page)
-			page = xchg(&mb->frag_spare, NULL);
-		if (page) {
-			mbox_frag_install_locked(mb, page);
-			page = NULL;
+		if (!frag)
+			frag = xchg(&mb->frag_spare, NULL);
+		if (frag) {
+			mbox_frag_install_locked(mb, frag);
+			frag = NULL;
 			continue;
 		}
 		spin_unlock(&mb->frag_lock);
-		if ((unsigned int)atomic_inc_return(&mb->frag_pages) >
-		    mbox_frag_pages_max(mb)) {
-			atomic_dec(&mb->frag_pages);
+		frag = mbox_frag_new(mb, gfp);
+		if (!frag)
 			return NULL;
-		}
-		page = alloc_page(gfp);
-		if (!page) {
-			atomic_dec(&mb->frag_pages);
-			return NULL;
-		}
 		spin_lock(&mb->frag_lock);
 	}
 	spin_unlock(&mb->frag_lock);
-	if (page)
-		mbox_frag_put(mb, page);
+	if (frag)
+		mbox_frag_drop(mb, frag, 1);
 	return data;
 }
 
 /* Free the spares and the page being carved, once no message is left. */
 void kmbox_msg_cache_destroy(struct mbox *mb)
 {
+	struct mbox_frag *frag;
 	struct mbox_msg *msg;
-	struct page *page;
 
 	while ((msg = mbox_spare_take(mb))) {
 		mbox_msg_put_pids(msg);
 		kfree(msg);
 	}
-	if (mb->frag_page)
-		mbox_frag_page_drop(mb, mb->frag_page, mb->frag_bias);
-	mb->frag_page = NULL;
-	page = xchg(&mb->frag_spare, NULL);
-	if (page)
-		mbox_frag_page_drop(mb, page, 1);
+	if (mb->frag_cur)
+		mbox_frag_drop(mb, mb->frag_cur, mb->frag_bias);
+	mb->frag_cur = NULL;
+	frag = xchg(&mb->frag_spare, NULL);
+	if (frag)
+		mbox_frag_release(mb, frag);
 	WARN_ON_ONCE(atomic_read(&mb->frag_pages));
 }
 
 /* Release @msg's payload, a fragment of one of @mb's pages or its own. */
 static void mbox_msg_put_payload(struct mbox *mb, struct mbox_msg *msg)
 {
-	if (msg->page)
-		mbox_frag_put(mb, msg->page);
+	if (msg->frag)
+		mbox_frag_drop(mb, msg->frag, 1);
 	else
 		kvfree(msg->data);
-	msg->page = NULL;
+	msg->frag = NULL;
 	msg->data = NULL;
 }
 
@@ -316,7 +347,7 @@ static void mbox_msg_reset(struct mbox_msg *msg, size_t size)
 	msg->delivery_count = 0;
 	msg->flushed = false;
 	msg->data = NULL;
-	msg->page = NULL;
+	msg->frag = NULL;
 }
 
 /*
@@ -355,7 +386,7 @@ struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock)
 	mbox_msg_reset(msg, size);
 	if (size <= PAGE_SIZE)
 		msg->data = mbox_frag_alloc(mb, size, mbox_gfp(nonblock),
-					    &msg->page);
+					    &msg->frag);
 	if (!msg->data)
 		msg->data = mbox_payload_alloc(size, nonblock);
 	if (!msg->data) {
@@ -370,9 +401,10 @@ bool kmbox_msg_copy_in(struct mbox_msg *msg, struct iov_iter *from)
 {
 	size_t n;
 
-	if (msg->page)
-		n = copy_page_from_iter(msg->page, offset_in_page(msg->data),
-					msg->size, from);
+	if (msg->frag)
+		n = copy_page_from_iter(msg->frag->page,
+					offset_in_page(msg->data), msg->size,
+					from);
 	else
 		n = copy_from_iter(msg->data, msg->size, from);
 	return n == msg->size;
@@ -383,9 +415,9 @@ bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to)
 {
 	size_t n;
 
-	if (msg->page)
-		n = copy_page_to_iter(msg->page, offset_in_page(msg->data),
-				      msg->size, to);
+	if (msg->frag)
+		n = copy_page_to_iter(msg->frag->page,
+				      offset_in_page(msg->data), msg->size, to);
 	else
 		n = copy_to_iter(msg->data, msg->size, to);
 	return n == msg->size;
@@ -394,7 +426,7 @@ bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to)
 /* A message of no mailbox: its payload is its own (kmbox_msg_alloc()). */
 void kmbox_msg_free(struct mbox_msg *msg)
 {
-	if (WARN_ON_ONCE(msg->page))
+	if (WARN_ON_ONCE(msg->frag))
 		return;
 	kvfree(msg->data);
 	mbox_msg_put_pids(msg);

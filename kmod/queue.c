@@ -210,10 +210,10 @@ static void mbox_charge_publish_locked(struct mbox *mb, struct mbox_msg *msg)
  * when more might fit (mbox_wake_writers() serves them next).
  *
  * Declared __uninitialized: a kernel built with INIT_STACK_ALL_ZERO
- * (Debian's) would otherwise clear its 144 bytes on every read and
- * write, about 90 instructions a message.  Nothing reads it before
- * mbox_serve_writers_locked() sets @n and @more: mbox_room_freed() is
- * called only where it was.
+ * (Debian's) would otherwise clear its 144 bytes at every call.  Nothing
+ * reads it before mbox_serve_writers_locked() sets @n and @more: each
+ * mbox_room_freed() with a batch follows a serve under the same
+ * condition, and one without (NULL) wakes no writer.
  */
 #define MBOX_WAKE_BATCH		16
 
@@ -293,8 +293,9 @@ static bool mbox_writable_locked(struct mbox *mb, size_t size)
 
 /*
  * After room was freed and mbox_serve_writers_locked() enqueued @served
- * messages: wake their writers (and serve the next batches), a reader
- * for the messages, and the pollers.
+ * messages: wake their writers in @wk (and serve the next batches), a
+ * reader for the messages, and the pollers.  @wk is NULL when no writer
+ * was waiting.
  */
 static void mbox_room_freed(struct mbox *mb, unsigned int served,
 			    struct mbox_wakeups *wk)
@@ -372,13 +373,6 @@ void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
 }
 
 /*
- * Enqueue a normal message, waiting for room unless @nonblock.  It goes in
- * at once only if it fits and no other writer waits; else a non-blocking
- * write is -EAGAIN, and a blocking one lines up behind the waiting writers
- * (see struct mbox_writer).  On success the mailbox owns @msg; on error
- * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
- */
-/*
  * Called with the lock held, returns with it dropped: line up behind the
  * waiting writers and sleep until a reader queues @msg for us (0) or a
  * signal (-ERESTARTSYS, nothing queued).  Apart from kmbox_enqueue(), so
@@ -386,15 +380,14 @@ void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
  */
 static noinline int mbox_enqueue_wait_locked(struct mbox *mb,
 					     struct mbox_msg *msg)
+	__releases(&mb->lock)
 {
-	struct mbox_writer w __uninitialized;
+	struct mbox_writer w = { .task = current, .msg = msg };
 	struct mbox_wakeups wk __uninitialized;
 	unsigned int served;
 	bool head;
 
-	w.task = current;
-	w.msg = msg;
-	w.queued = false;
+	lockdep_assert_held(&mb->lock);
 	list_add_tail(&w.node, &mb->writers);
 	mb->nr_writers_waiting++;
 	for (;;) {
@@ -431,6 +424,13 @@ static noinline int mbox_enqueue_wait_locked(struct mbox *mb,
 	return -ERESTARTSYS;
 }
 
+/*
+ * Enqueue a normal message, waiting for room unless @nonblock.  It goes in
+ * at once only if it fits and no other writer waits; else a non-blocking
+ * write is -EAGAIN, and a blocking one lines up behind the waiting writers
+ * (see struct mbox_writer).  On success the mailbox owns @msg; on error
+ * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
+ */
 int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 {
 	mbox_stamp_time(msg);
@@ -1104,7 +1104,6 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	return 0;
 }
 
-/* A detached message was delivered: uncharge and free it. */
 /*
  * kmbox_consume() of a normal message with writers waiting: called with
  * the lock held, returns with it dropped.  Apart, so that the common case
@@ -1112,10 +1111,12 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
  */
 static noinline void mbox_consume_serve_locked(struct mbox *mb,
 					       struct mbox_msg *msg)
+	__releases(&mb->lock)
 {
 	struct mbox_wakeups wk __uninitialized;
 	unsigned int served;
 
+	lockdep_assert_held(&mb->lock);
 	served = mbox_serve_writers_locked(mb, &wk);
 	spin_unlock(&mb->lock);
 	/* Spare the buffer first, so a writer we wake can take it. */
@@ -1123,6 +1124,7 @@ static noinline void mbox_consume_serve_locked(struct mbox *mb,
 	mbox_room_freed(mb, served, &wk);
 }
 
+/* A detached message was delivered: uncharge and free it. */
 void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
 	bool urgent = msg->flags & MBOX_MSG_URGENT;

@@ -466,25 +466,25 @@ static void fragments_share_a_page_and_reuse_it(struct kunit *test)
 	struct mbox *mb = new_frag_mbox(test);
 	struct mbox_msg **msgs;
 	struct mbox_msg *msg;
-	struct page *page;
+	struct mbox_frag *frag;
 	unsigned int i;
 
 	msgs = kunit_kcalloc(test, n, sizeof(*msgs), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, msgs);
 	for (i = 0; i < n; i++) {
 		msgs[i] = get_msg(test, mb, 1);
-		KUNIT_EXPECT_PTR_EQ(test, msgs[i]->page, msgs[0]->page);
+		KUNIT_EXPECT_PTR_EQ(test, msgs[i]->frag, msgs[0]->frag);
 		KUNIT_EXPECT_EQ(test, offset_in_page(msgs[i]->data),
 				i * MBOX_FRAG_ALIGN);
 	}
-	page = msgs[0]->page;
-	KUNIT_EXPECT_NOT_NULL(test, page);
+	frag = msgs[0]->frag;
+	KUNIT_EXPECT_NOT_NULL(test, frag);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 1);
 	for (i = 0; i < n; i++)
 		kmbox_msg_recycle(mb, msgs[i]);
 
 	msg = get_msg(test, mb, 1);
-	KUNIT_EXPECT_PTR_EQ(test, msg->page, page);
+	KUNIT_EXPECT_PTR_EQ(test, msg->frag, frag);
 	KUNIT_EXPECT_EQ(test, offset_in_page(msg->data), 0UL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 1);
 	kmbox_msg_recycle(mb, msg);
@@ -502,28 +502,28 @@ static void pages_holding_fragments_are_bounded(struct kunit *test)
 {
 	struct mbox *mb = new_frag_mbox(test);
 	struct mbox_msg *msgs[3], *own, *again;
-	struct page *first;
+	struct mbox_frag *first;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(msgs); i++) {
 		msgs[i] = get_msg(test, mb, PAGE_SIZE);
-		KUNIT_EXPECT_NOT_NULL(test, msgs[i]->page);
+		KUNIT_EXPECT_NOT_NULL(test, msgs[i]->frag);
 	}
-	KUNIT_EXPECT_PTR_NE(test, msgs[0]->page, msgs[1]->page);
-	KUNIT_EXPECT_PTR_NE(test, msgs[1]->page, msgs[2]->page);
+	KUNIT_EXPECT_PTR_NE(test, msgs[0]->frag, msgs[1]->frag);
+	KUNIT_EXPECT_PTR_NE(test, msgs[1]->frag, msgs[2]->frag);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
 
 	own = get_msg(test, mb, 1);
-	KUNIT_EXPECT_NULL(test, own->page);
+	KUNIT_EXPECT_NULL(test, own->frag);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
 
-	first = msgs[0]->page;
+	first = msgs[0]->frag;
 	kmbox_msg_recycle(mb, msgs[0]);
 	KUNIT_EXPECT_PTR_EQ(test, mb->frag_spare, first);
-	KUNIT_EXPECT_EQ(test, page_ref_count(first), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&first->refs), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
 	again = get_msg(test, mb, 1);
-	KUNIT_EXPECT_PTR_EQ(test, again->page, first);
+	KUNIT_EXPECT_PTR_EQ(test, again->frag, first);
 	KUNIT_EXPECT_NULL(test, mb->frag_spare);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
 
