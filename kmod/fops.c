@@ -62,6 +62,20 @@ static size_t mbox_hdr_size(const struct mbox_file *mf)
 }
 
 /*
+ * Header mode: @msg's header into @to.  Apart from mbox_read_one(), so
+ * that a read without a header neither clears the header on its stack
+ * (INIT_STACK_ALL_ZERO) nor sets up a stack-protector canary for it.
+ */
+static noinline bool mbox_copy_header(const struct mbox_msg *msg,
+				      struct iov_iter *to)
+{
+	struct mbox_msg_header hdr;
+
+	kmbox_msg_fill_header(msg, &hdr);
+	return copy_to_iter(&hdr, sizeof(hdr), to) == sizeof(hdr);
+}
+
+/*
  * One message into @to, as read() gives it: by read_iter and by each
  * entry of MBOX_IOC_RECV_BATCH.
  */
@@ -71,7 +85,6 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 	struct mbox *mb = mf->mb;
 	size_t hdr_size = mbox_hdr_size(mf);
 	struct mbox_leases *leases = NULL;
-	struct mbox_msg_header hdr;
 	struct mbox_msg *msg;
 	ssize_t len;
 
@@ -82,12 +95,9 @@ static ssize_t mbox_read_one(struct mbox_file *mf, struct iov_iter *to,
 		return PTR_ERR(msg);
 
 	/* No lock is held here: a fault can sleep, and puts the message back. */
-	if (hdr_size) {
-		kmbox_msg_fill_header(msg, &hdr);
-		if (copy_to_iter(&hdr, hdr_size, to) != hdr_size)
-			goto fault;
-	}
-	if (copy_to_iter(msg->data, msg->size, to) != msg->size)
+	if (hdr_size && !mbox_copy_header(msg, to))
+		goto fault;
+	if (!kmbox_msg_copy_out(msg, to))
 		goto fault;
 
 	len = hdr_size + msg->size;
@@ -130,7 +140,7 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 	msg = kmbox_msg_get(mb, len, nonblock);
 	if (!msg)
 		return -ENOMEM;
-	if (!copy_from_iter_full(msg->data, len, from)) {
+	if (!kmbox_msg_copy_in(msg, from)) {
 		ret = -EFAULT;
 		goto out_free;
 	}
@@ -429,7 +439,15 @@ static ssize_t mbox_batch_one(struct file *file, void __user *uent,
 	/* It cuts at MAX_RW_COUNT: harmless only below the size limit. */
 	BUILD_BUG_ON(MBOX_MAX_MSG_SIZE_LIMIT >= MAX_RW_COUNT);
 
-	ret = copy_struct_from_user(&ent, sizeof(ent), uent, entry_size);
+	/*
+	 * Today's size is a copy of a size known at build time, which
+	 * hardened usercopy checks then and not on every entry.
+	 */
+	if (entry_size == sizeof(ent))
+		ret = copy_from_user(&ent, uent, sizeof(ent)) ? -EFAULT : 0;
+	else
+		ret = copy_struct_from_user(&ent, sizeof(ent), uent,
+					    entry_size);
 	if (ret)
 		return ret;
 	if (put_user(0U, &ue->result))

@@ -18,6 +18,8 @@
 #include <linux/mbox.h>
 
 struct file;
+struct iov_iter;
+struct mbox_frag;
 struct pid;
 struct mbox_flushing;
 
@@ -28,6 +30,10 @@ struct mbox_flushing;
  * message is queued for it (queue.c, mbox_serve_writers_locked()); @seq
  * is set at enqueue, and @node, @flags and @delivery_count change later,
  * all under the mailbox lock.
+ *
+ * The payload (msg.c) is either a fragment of a page, @frag, which the
+ * message holds a reference to (payloads of up to a page), or an
+ * allocation of its own (@frag is NULL); @data points at it either way.
  */
 struct mbox_msg {
 	struct list_head node;
@@ -42,15 +48,17 @@ struct mbox_msg {
 	u32 size;
 	u32 flags;			/* MBOX_MSG_* */
 	u32 delivery_count;
-	u32 room;			/* payload bytes @data can hold */
 	/*
 	 * Selected by a flush while detached for copying out: discarded
 	 * instead of put back if the copy fails.  Under the mailbox lock.
 	 */
 	bool flushed;
-	char *data;			/* @inline_data, or its own allocation */
-	char inline_data[];
+	char *data;
+	struct mbox_frag *frag;
 };
+
+/* Spare messages a mailbox keeps: a 16-entry batch's worth. */
+#define MBOX_SPARES		16
 
 /*
  * One mailbox.  @lock protects the lists, the counters and the limits; it
@@ -103,11 +111,30 @@ struct mbox {
 	u64 flushed_bytes;
 
 	/*
-	 * One consumed small message kept for the next write, so a mailbox
-	 * in steady use neither allocates nor frees (as a pipe keeps a
-	 * page).  Taken and put back with xchg()/cmpxchg(), not under @lock.
+	 * Consumed messages kept for the next writes, so a mailbox in
+	 * steady use neither allocates nor frees a message (as a pipe keeps
+	 * a page), also with a batch of MBOX_SPARES in flight.  Each slot
+	 * taken and filled with xchg()/cmpxchg(), not under @lock (msg.c).
 	 */
-	struct mbox_msg *spare;
+	struct mbox_msg *spare[MBOX_SPARES];
+
+	/*
+	 * Payloads of up to a page are carved from @frag_cur (msg.c):
+	 * @frag_offset is its first free byte, @frag_bias the references to
+	 * it we hold for the fragments still to give out.  All three under
+	 * @frag_lock (a spinlock: nothing under it sleeps or allocates),
+	 * which nests in no other lock.  @frag_spare is a page whose
+	 * fragments are all freed, kept for the next page to carve (as a
+	 * pipe keeps its tmp_page); taken and filled as @spare's slots.
+	 * @frag_pages counts the pages that hold fragments, are being carved
+	 * or are spare, which msg.c bounds.
+	 */
+	spinlock_t frag_lock;
+	struct mbox_frag *frag_cur;
+	unsigned int frag_offset;
+	unsigned int frag_bias;
+	struct mbox_frag *frag_spare;
+	atomic_t frag_pages;
 
 	/*
 	 * Blocked readers wait exclusively on @rd_wait (one message wakes one
@@ -164,12 +191,16 @@ extern unsigned int kmbox_default_max_urgent;
 /* msg.c */
 struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);
 struct mbox_msg *kmbox_msg_get(struct mbox *mb, size_t size, bool nonblock);
+bool kmbox_msg_copy_in(struct mbox_msg *msg, struct iov_iter *from);
+bool kmbox_msg_copy_out(const struct mbox_msg *msg, struct iov_iter *to);
 void kmbox_msg_free(struct mbox_msg *msg);
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg);
+void kmbox_msg_cache_init(struct mbox *mb);
+void kmbox_msg_cache_destroy(struct mbox *mb);
 void kmbox_msg_stamp(struct mbox_msg *msg, const struct file *file);
 void kmbox_msg_fill_header(const struct mbox_msg *msg,
 			   struct mbox_msg_header *hdr);
-void kmbox_msg_free_list(struct list_head *list);
+void kmbox_msg_free_list(struct mbox *mb, struct list_head *list);
 
 /* queue.c */
 void kmbox_init(struct mbox *mb, unsigned int index,

@@ -36,18 +36,16 @@ void kmbox_init(struct mbox *mb, unsigned int index,
 	mb->max_bytes = limits->max_bytes;
 	mb->max_urgent = limits->max_urgent;
 	mb->next_seq = 1;
-	mb->spare = NULL;
+	kmbox_msg_cache_init(mb);
 	mb->index = index;
 }
 
 /* Only once no file can reach @mb any more (module unload). */
 void kmbox_destroy(struct mbox *mb)
 {
-	kmbox_msg_free_list(&mb->urgent);
-	kmbox_msg_free_list(&mb->queue);
-	if (mb->spare)
-		kmbox_msg_free(mb->spare);
-	mb->spare = NULL;
+	kmbox_msg_free_list(mb, &mb->urgent);
+	kmbox_msg_free_list(mb, &mb->queue);
+	kmbox_msg_cache_destroy(mb);
 	mutex_destroy(&mb->flush_lock);
 }
 
@@ -210,6 +208,12 @@ static void mbox_charge_publish_locked(struct mbox *mb, struct mbox_msg *msg)
  * The writers one hold of the lock served, to wake once it is dropped:
  * at most MBOX_WAKE_BATCH, so the lock is held for a bounded time; @more
  * when more might fit (mbox_wake_writers() serves them next).
+ *
+ * Declared __uninitialized: a kernel built with INIT_STACK_ALL_ZERO
+ * (Debian's) would otherwise clear its 144 bytes at every call.  Nothing
+ * reads it before mbox_serve_writers_locked() sets @n and @more: each
+ * mbox_room_freed() with a batch follows a serve under the same
+ * condition, and one without (NULL) wakes no writer.
  */
 #define MBOX_WAKE_BATCH		16
 
@@ -289,15 +293,17 @@ static bool mbox_writable_locked(struct mbox *mb, size_t size)
 
 /*
  * After room was freed and mbox_serve_writers_locked() enqueued @served
- * messages: wake their writers (and serve the next batches), a reader
- * for the messages, and the pollers.
+ * messages: wake their writers in @wk (and serve the next batches), a
+ * reader for the messages, and the pollers.  @wk is NULL when no writer
+ * was waiting.
  */
 static void mbox_room_freed(struct mbox *mb, unsigned int served,
 			    struct mbox_wakeups *wk)
 {
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
 
-	served += mbox_wake_writers(mb, wk);
+	if (wk)
+		served += mbox_wake_writers(mb, wk);
 	/* Pairs with set_current_state() in prepare_to_wait*(). */
 	smp_mb();
 	if (served) {
@@ -318,7 +324,7 @@ static void mbox_room_freed(struct mbox *mb, unsigned int served,
 int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 {
 	unsigned int served = 0;
-	struct mbox_wakeups wk;
+	struct mbox_wakeups wk __uninitialized;
 	struct mbox_limits l;
 	int ret;
 
@@ -330,10 +336,10 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.reserved = 0;
 	ret = kmbox_limits_valid(&l);
 	if (!ret) {
-		/* Read by write() without the lock. */
+		/* Read by write() (msg.c: max_bytes) without the lock. */
 		WRITE_ONCE(mb->max_msg_size, l.max_msg_size);
 		mb->max_msgs = l.max_msgs;
-		mb->max_bytes = l.max_bytes;
+		WRITE_ONCE(mb->max_bytes, l.max_bytes);
 		mb->max_urgent = l.max_urgent;
 		served = mbox_serve_writers_locked(mb, &wk);
 	}
@@ -367,35 +373,21 @@ void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
 }
 
 /*
- * Enqueue a normal message, waiting for room unless @nonblock.  It goes in
- * at once only if it fits and no other writer waits; else a non-blocking
- * write is -EAGAIN, and a blocking one lines up behind the waiting writers
- * (see struct mbox_writer).  On success the mailbox owns @msg; on error
- * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
+ * Called with the lock held, returns with it dropped: line up behind the
+ * waiting writers and sleep until a reader queues @msg for us (0) or a
+ * signal (-ERESTARTSYS, nothing queued).  Apart from kmbox_enqueue(), so
+ * that its fast path carries neither @w nor the wake batch on its stack.
  */
-int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
+static noinline int mbox_enqueue_wait_locked(struct mbox *mb,
+					     struct mbox_msg *msg)
+	__releases(&mb->lock)
 {
-	struct mbox_writer w;
+	struct mbox_writer w = { .task = current, .msg = msg };
+	struct mbox_wakeups wk __uninitialized;
 	unsigned int served;
-	struct mbox_wakeups wk;
 	bool head;
 
-	mbox_stamp_time(msg);
-	spin_lock(&mb->lock);
-	if (mbox_writable_locked(mb, msg->size)) {
-		mbox_charge_publish_locked(mb, msg);
-		spin_unlock(&mb->lock);
-		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
-		return 0;
-	}
-	if (nonblock) {
-		spin_unlock(&mb->lock);
-		return -EAGAIN;
-	}
-
-	w.task = current;
-	w.msg = msg;
-	w.queued = false;
+	lockdep_assert_held(&mb->lock);
 	list_add_tail(&w.node, &mb->writers);
 	mb->nr_writers_waiting++;
 	for (;;) {
@@ -430,6 +422,30 @@ int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
 	if (head)
 		mbox_room_freed(mb, served, &wk);
 	return -ERESTARTSYS;
+}
+
+/*
+ * Enqueue a normal message, waiting for room unless @nonblock.  It goes in
+ * at once only if it fits and no other writer waits; else a non-blocking
+ * write is -EAGAIN, and a blocking one lines up behind the waiting writers
+ * (see struct mbox_writer).  On success the mailbox owns @msg; on error
+ * (-EAGAIN, -ERESTARTSYS) the caller still does, and nothing was queued.
+ */
+int kmbox_enqueue(struct mbox *mb, struct mbox_msg *msg, bool nonblock)
+{
+	mbox_stamp_time(msg);
+	spin_lock(&mb->lock);
+	if (mbox_writable_locked(mb, msg->size)) {
+		mbox_charge_publish_locked(mb, msg);
+		spin_unlock(&mb->lock);
+		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM);
+		return 0;
+	}
+	if (nonblock) {
+		spin_unlock(&mb->lock);
+		return -EAGAIN;
+	}
+	return mbox_enqueue_wait_locked(mb, msg);
 }
 
 static bool mbox_flush_selects(const struct mbox_flush_sel *sel,
@@ -517,7 +533,7 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 	struct mbox_msg cursor = { .size = 0 };
 	struct mbox_msg *msg, *next;
 	unsigned int n = 0, served;
-	struct mbox_wakeups wk;
+	struct mbox_wakeups wk __uninitialized;
 	LIST_HEAD(chunk);
 	bool removed;
 
@@ -539,7 +555,7 @@ static void mbox_flush_queue_locked(struct mbox *mb, struct mbox_flushing *f)
 		/* A chunk that freed no room and served nobody wakes nobody. */
 		if (removed || served)
 			mbox_room_freed(mb, served, &wk);
-		kmbox_msg_free_list(&chunk);
+		kmbox_msg_free_list(mb, &chunk);
 		cond_resched();
 		spin_lock(&mb->lock);
 		msg = list_next_entry(&cursor, node);
@@ -632,7 +648,7 @@ int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
-	struct mbox_wakeups wk;
+	struct mbox_wakeups wk __uninitialized;
 	int ret;
 
 	mbox_flushing_init(&f, sel, result);
@@ -647,7 +663,7 @@ int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 	mutex_unlock(&mb->flush_lock);
 	if (result->flushed_msgs)
 		mbox_room_freed(mb, served, &wk);
-	kmbox_msg_free_list(&f.doomed);
+	kmbox_msg_free_list(mb, &f.doomed);
 	return 0;
 }
 
@@ -692,7 +708,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 {
 	struct mbox_flushing f;
 	unsigned int served = 0;
-	struct mbox_wakeups wk;
+	struct mbox_wakeups wk __uninitialized;
 	int ret = -EAGAIN;
 
 	mbox_flushing_init(&f, sel, result);
@@ -729,7 +745,7 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 		mbox_wake_readers(mb, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 	if (!ret && sel && result->flushed_msgs)
 		mbox_room_freed(mb, served, &wk);
-	kmbox_msg_free_list(&f.doomed);
+	kmbox_msg_free_list(mb, &f.doomed);
 	return ret;
 }
 
@@ -759,6 +775,17 @@ static void mbox_pass_wakeup(struct mbox *mb)
 {
 	if (mbox_readable(mb) && wq_has_sleeper(&mb->rd_wait))
 		wake_up_interruptible(&mb->rd_wait);
+}
+
+/*
+ * Sleep until a message is readable, one reader woken per message.
+ * Apart from kmbox_take(), so that a read that finds a message carries no
+ * wait queue entry on its stack.
+ */
+static noinline int mbox_wait_readable(struct mbox *mb)
+{
+	return wait_event_interruptible_exclusive(mb->rd_wait,
+						  mbox_readable(mb));
 }
 
 /*
@@ -797,8 +824,7 @@ struct mbox_msg *kmbox_take(struct mbox *mb, size_t room, size_t hdr_size,
 			atomic_inc(&mb->readers_waiting);
 			waited = true;
 		}
-		ret = wait_event_interruptible_exclusive(mb->rd_wait,
-							 mbox_readable(mb));
+		ret = mbox_wait_readable(mb);
 		if (ret)
 			goto out;
 	}
@@ -876,7 +902,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 	__poll_t events = mbox_readable_events(msg);
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
 	unsigned int served = 0;
-	struct mbox_wakeups wk;
+	struct mbox_wakeups wk __uninitialized;
 	bool flushed;
 
 	spin_lock(&mb->lock);
@@ -901,7 +927,7 @@ void kmbox_requeue(struct mbox *mb, struct mbox_msg *msg,
 		mbox_wake_readers(mb, events);
 		return;
 	}
-	kmbox_msg_free(msg);
+	kmbox_msg_recycle(mb, msg);
 	if (!urgent)
 		mbox_room_freed(mb, served, &wk);
 	/*
@@ -970,7 +996,7 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	struct mbox_msg *msg, *tmp;
 	bool freed_normal = false;
 	unsigned int served = 0;
-	struct mbox_wakeups wk;
+	struct mbox_wakeups wk __uninitialized;
 	LIST_HEAD(done);
 
 	spin_lock(&mb->lock);
@@ -997,7 +1023,7 @@ int kmbox_ack(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	/* A file that was at its lease limit can read again. */
 	if (mbox_readable(mb))
 		mbox_wake_poll(mb, EPOLLIN | EPOLLRDNORM);
-	kmbox_msg_free_list(&done);
+	kmbox_msg_free_list(mb, &done);
 	return 0;
 }
 
@@ -1078,24 +1104,44 @@ int kmbox_unlease(struct mbox *mb, struct mbox_leases *leases, u64 seq,
 	return 0;
 }
 
+/*
+ * kmbox_consume() of a normal message with writers waiting: called with
+ * the lock held, returns with it dropped.  Apart, so that the common case
+ * carries no wake batch on its stack.
+ */
+static noinline void mbox_consume_serve_locked(struct mbox *mb,
+					       struct mbox_msg *msg)
+	__releases(&mb->lock)
+{
+	struct mbox_wakeups wk __uninitialized;
+	unsigned int served;
+
+	lockdep_assert_held(&mb->lock);
+	served = mbox_serve_writers_locked(mb, &wk);
+	spin_unlock(&mb->lock);
+	/* Spare the buffer first, so a writer we wake can take it. */
+	kmbox_msg_recycle(mb, msg);
+	mbox_room_freed(mb, served, &wk);
+}
+
 /* A detached message was delivered: uncharge and free it. */
 void kmbox_consume(struct mbox *mb, struct mbox_msg *msg)
 {
 	bool urgent = msg->flags & MBOX_MSG_URGENT;
-	unsigned int served = 0;
-	struct mbox_wakeups wk;
 
 	spin_lock(&mb->lock);
 	list_del_init(&msg->node);
 	mbox_uncharge_locked(mb, msg);
 	mb->total_dequeued++;
-	if (!urgent)
-		served = mbox_serve_writers_locked(mb, &wk);
+	if (!urgent && !list_empty(&mb->writers)) {
+		mbox_consume_serve_locked(mb, msg);
+		return;
+	}
 	spin_unlock(&mb->lock);
-	/* Spare the buffer first, so a writer we wake can take it. */
 	kmbox_msg_recycle(mb, msg);
+	/* No writer waits: the room is for the pollers. */
 	if (!urgent)
-		mbox_room_freed(mb, served, &wk);
+		mbox_room_freed(mb, 0, NULL);
 }
 
 int kmbox_peek(struct mbox *mb, struct mbox_msg_header *hdr)

@@ -429,6 +429,139 @@ static void flush_spares_leased_messages(struct kunit *test)
 	kmbox_destroy(mb);
 }
 
+/* Limits under which each mailbox may hold three pages of fragments. */
+static const struct mbox_limits frag_limits = {
+	.max_msg_size = PAGE_SIZE,
+	.max_msgs = PAGE_SIZE / MBOX_FRAG_ALIGN + 1,
+	.max_bytes = 2 * PAGE_SIZE,
+	.max_urgent = 2,
+};
+
+static struct mbox *new_frag_mbox(struct kunit *test)
+{
+	struct mbox *mb = kunit_kzalloc(test, sizeof(*mb), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mb);
+	kmbox_init(mb, 8, &frag_limits);
+	return mb;
+}
+
+static struct mbox_msg *get_msg(struct kunit *test, struct mbox *mb,
+				size_t size)
+{
+	struct mbox_msg *msg = kmbox_msg_get(mb, size, false);
+
+	KUNIT_ASSERT_NOT_NULL(test, msg);
+	KUNIT_ASSERT_NOT_NULL(test, msg->data);
+	return msg;
+}
+
+/*
+ * Small payloads are carved one cache line apart from one page, and once
+ * every fragment is back the same page is carved again from its start.
+ */
+static void fragments_share_a_page_and_reuse_it(struct kunit *test)
+{
+	const unsigned int n = PAGE_SIZE / MBOX_FRAG_ALIGN;
+	struct mbox *mb = new_frag_mbox(test);
+	struct mbox_msg **msgs;
+	struct mbox_msg *msg;
+	struct mbox_frag *frag;
+	unsigned int i;
+
+	msgs = kunit_kcalloc(test, n, sizeof(*msgs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, msgs);
+	for (i = 0; i < n; i++) {
+		msgs[i] = get_msg(test, mb, 1);
+		KUNIT_EXPECT_PTR_EQ(test, msgs[i]->frag, msgs[0]->frag);
+		KUNIT_EXPECT_EQ(test, offset_in_page(msgs[i]->data),
+				i * MBOX_FRAG_ALIGN);
+	}
+	frag = msgs[0]->frag;
+	KUNIT_EXPECT_NOT_NULL(test, frag);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 1);
+	for (i = 0; i < n; i++)
+		kmbox_msg_recycle(mb, msgs[i]);
+
+	msg = get_msg(test, mb, 1);
+	KUNIT_EXPECT_PTR_EQ(test, msg->frag, frag);
+	KUNIT_EXPECT_EQ(test, offset_in_page(msg->data), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 1);
+	kmbox_msg_recycle(mb, msg);
+	kmbox_destroy(mb);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 0);
+}
+
+/*
+ * A message left on a page keeps the page: the pages holding fragments
+ * (and the spare one) stop at the byte limit's worth and one, after which
+ * payloads are allocations of their own.  A page whose last fragment goes
+ * becomes the spare, carved next; with a spare already, it is freed.
+ */
+static void pages_holding_fragments_are_bounded(struct kunit *test)
+{
+	struct mbox *mb = new_frag_mbox(test);
+	struct mbox_msg *msgs[3], *own, *again;
+	struct mbox_frag *first;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(msgs); i++) {
+		msgs[i] = get_msg(test, mb, PAGE_SIZE);
+		KUNIT_EXPECT_NOT_NULL(test, msgs[i]->frag);
+	}
+	KUNIT_EXPECT_PTR_NE(test, msgs[0]->frag, msgs[1]->frag);
+	KUNIT_EXPECT_PTR_NE(test, msgs[1]->frag, msgs[2]->frag);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
+
+	own = get_msg(test, mb, 1);
+	KUNIT_EXPECT_NULL(test, own->frag);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
+
+	first = msgs[0]->frag;
+	kmbox_msg_recycle(mb, msgs[0]);
+	KUNIT_EXPECT_PTR_EQ(test, mb->frag_spare, first);
+	KUNIT_EXPECT_EQ(test, atomic_read(&first->refs), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
+	again = get_msg(test, mb, 1);
+	KUNIT_EXPECT_PTR_EQ(test, again->frag, first);
+	KUNIT_EXPECT_NULL(test, mb->frag_spare);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 3);
+
+	/* msgs[1]'s page becomes the spare; msgs[2]'s, with one, is freed. */
+	kmbox_msg_recycle(mb, msgs[1]);
+	kmbox_msg_recycle(mb, msgs[2]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 2);
+	kmbox_msg_recycle(mb, own);
+	kmbox_msg_recycle(mb, again);
+	kmbox_destroy(mb);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mb->frag_pages), 0);
+}
+
+/*
+ * One-at-a-time traffic cycles the first spare message, which keeps its
+ * writer's pids for the next write; the other spares keep none.
+ */
+static void only_the_first_spare_keeps_pids(struct kunit *test)
+{
+	struct mbox *mb = new_frag_mbox(test);
+	struct mbox_msg *a = get_msg(test, mb, 1);
+	struct mbox_msg *b = get_msg(test, mb, 1);
+
+	a->tgid = get_pid(task_tgid(current));
+	a->tid = get_pid(task_pid(current));
+	b->tgid = get_pid(task_tgid(current));
+	b->tid = get_pid(task_pid(current));
+	kmbox_msg_recycle(mb, a);
+	kmbox_msg_recycle(mb, b);
+	KUNIT_EXPECT_PTR_EQ(test, mb->spare[0], a);
+	KUNIT_EXPECT_PTR_EQ(test, mb->spare[1], b);
+	KUNIT_EXPECT_PTR_EQ(test, a->tgid, task_tgid(current));
+	KUNIT_EXPECT_PTR_EQ(test, a->tid, task_pid(current));
+	KUNIT_EXPECT_NULL(test, b->tgid);
+	KUNIT_EXPECT_NULL(test, b->tid);
+	kmbox_destroy(mb);
+}
+
 static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(fifo_and_seq),
 	KUNIT_CASE(limits_accounting),
@@ -445,6 +578,9 @@ static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(returned_leases_merge_in_seq_order),
 	KUNIT_CASE(urgent_flush_is_all_or_nothing),
 	KUNIT_CASE(flush_spares_leased_messages),
+	KUNIT_CASE(fragments_share_a_page_and_reuse_it),
+	KUNIT_CASE(pages_holding_fragments_are_bounded),
+	KUNIT_CASE(only_the_first_spare_keeps_pids),
 	{}
 };
 
