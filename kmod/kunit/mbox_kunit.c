@@ -17,13 +17,19 @@ static const struct mbox_limits test_limits = {
 	.max_urgent = 2,
 };
 
-static struct mbox *new_mbox(struct kunit *test)
+static struct mbox *new_mbox_with(struct kunit *test, unsigned int index,
+				  const struct mbox_limits *limits)
 {
 	struct mbox *mb = kunit_kzalloc(test, sizeof(*mb), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, mb);
-	kmbox_init(mb, 7, &test_limits);
+	kmbox_init(mb, index, limits);
 	return mb;
+}
+
+static struct mbox *new_mbox(struct kunit *test)
+{
+	return new_mbox_with(test, 7, &test_limits);
 }
 
 /* A message of @size bytes, its first byte @tag, from opener @uid. */
@@ -439,11 +445,7 @@ static const struct mbox_limits frag_limits = {
 
 static struct mbox *new_frag_mbox(struct kunit *test)
 {
-	struct mbox *mb = kunit_kzalloc(test, sizeof(*mb), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, mb);
-	kmbox_init(mb, 8, &frag_limits);
-	return mb;
+	return new_mbox_with(test, 8, &frag_limits);
 }
 
 static struct mbox_msg *get_msg(struct kunit *test, struct mbox *mb,
