@@ -795,7 +795,7 @@ TEST_F(mbox, first_published_sizes_still_work)
 	} first[] = {
 		{ _IOC_READ, 0x01, 96 },		/* GET_INFO */
 		{ _IOC_WRITE, 0x02, 24 },		/* SET_LIMITS */
-		{ _IOC_READ, 0x03, 64 },		/* PEEK */
+		{ _IOC_READ, 0x03, 72 },		/* PEEK */
 		{ _IOC_WRITE, 0x04, 8 },		/* SET_MODE */
 		{ _IOC_READ, 0x05, 8 },			/* GET_MODE */
 		{ _IOC_READ | _IOC_WRITE, 0x06, 32 },	/* FLUSH */
