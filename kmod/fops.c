@@ -553,29 +553,51 @@ static int mbox_ioc_fionread(struct file *file, unsigned long arg)
 	return put_user(n, (int __user *)arg);
 }
 
-/* The first published size of each structure: smaller callers are ENOTTY. */
+/*
+ * The first published size of each structure: smaller callers are ENOTTY.
+ * Not sizeof(), which grows with the structure and would lock out the
+ * binaries built against an older header.
+ */
 static size_t mbox_ioc_min_size(unsigned int nr)
 {
+	/* The fields of the first version never move. */
+	BUILD_BUG_ON(MBOX_INFO_SIZE_VER0 !=
+		     offsetofend(struct mbox_info, flushed_bytes));
+	BUILD_BUG_ON(MBOX_LIMITS_SIZE_VER0 !=
+		     offsetofend(struct mbox_limits, reserved));
+	BUILD_BUG_ON(MBOX_MSG_HEADER_SIZE_VER0 !=
+		     offsetofend(struct mbox_msg_header, reserved));
+	BUILD_BUG_ON(MBOX_MODE_SIZE_VER0 !=
+		     offsetofend(struct mbox_mode, max_inflight));
+	BUILD_BUG_ON(MBOX_FLUSH_SIZE_VER0 !=
+		     offsetofend(struct mbox_flush, flushed_bytes));
+	BUILD_BUG_ON(MBOX_URGENT_SIZE_VER0 !=
+		     offsetofend(struct mbox_urgent, flushed_bytes));
+	BUILD_BUG_ON(MBOX_ACK_SIZE_VER0 !=
+		     offsetofend(struct mbox_ack, reserved));
+	BUILD_BUG_ON(MBOX_BATCH_SIZE_VER0 !=
+		     offsetofend(struct mbox_batch, reserved));
+
 	switch (nr) {
 	case _IOC_NR(MBOX_IOC_GET_INFO):
-		return sizeof(struct mbox_info);
+		return MBOX_INFO_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SET_LIMITS):
-		return sizeof(struct mbox_limits);
+		return MBOX_LIMITS_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_PEEK):
-		return sizeof(struct mbox_msg_header);
+		return MBOX_MSG_HEADER_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SET_MODE):
 	case _IOC_NR(MBOX_IOC_GET_MODE):
-		return sizeof(struct mbox_mode);
+		return MBOX_MODE_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_FLUSH):
-		return sizeof(struct mbox_flush);
+		return MBOX_FLUSH_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SEND_URGENT):
-		return sizeof(struct mbox_urgent);
+		return MBOX_URGENT_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_ACK):
 	case _IOC_NR(MBOX_IOC_NACK):
-		return sizeof(struct mbox_ack);
+		return MBOX_ACK_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SEND_BATCH):
 	case _IOC_NR(MBOX_IOC_RECV_BATCH):
-		return sizeof(struct mbox_batch);
+		return MBOX_BATCH_SIZE_VER0;
 	}
 	return 0;
 }

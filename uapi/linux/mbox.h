@@ -431,6 +431,19 @@ struct mbox_batch {
  * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
  * when the mailbox is empty.  Needs a file open for reading (EBADF).
  */
+/*
+ * The first published size of each structure: the smallest _IOC_SIZE() a
+ * command accepts (one below is ENOTTY), whatever the structure's size now.
+ */
+#define MBOX_INFO_SIZE_VER0		96
+#define MBOX_LIMITS_SIZE_VER0		24
+#define MBOX_MSG_HEADER_SIZE_VER0	72
+#define MBOX_MODE_SIZE_VER0		8
+#define MBOX_FLUSH_SIZE_VER0		32
+#define MBOX_URGENT_SIZE_VER0		56
+#define MBOX_ACK_SIZE_VER0		16
+#define MBOX_BATCH_SIZE_VER0		24
+
 #define MBOX_IOC_GET_INFO	_IOR(MBOX_IOC_MAGIC, 0x01, struct mbox_info)
 #define MBOX_IOC_SET_LIMITS	_IOW(MBOX_IOC_MAGIC, 0x02, struct mbox_limits)
 #define MBOX_IOC_PEEK		_IOR(MBOX_IOC_MAGIC, 0x03, struct mbox_msg_header)
