@@ -2,7 +2,7 @@
 /*
  * mbox: module setup.  Creates /dev/mbox0 .. /dev/mbox<nr_mailboxes - 1>,
  * each one mailbox, with its limits and counters read-only under
- * /sys/class/mbox/mboxN/.
+ * /sys/class/mbox/mboxN/, and registers the mbox filesystem (fs.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -265,6 +265,10 @@ static int __init mbox_module_init(void)
 		if (ret)
 			goto err_devices;
 	}
+	/* Last: a mount may come as soon as the filesystem is registered. */
+	ret = kmbox_fs_init();
+	if (ret)
+		goto err_devices;
 	pr_info("%u mailboxes, max_msg_size=%u max_msgs=%u max_bytes=%llu max_urgent=%u\n",
 		nr_mailboxes, limits.max_msg_size, limits.max_msgs,
 		limits.max_bytes, limits.max_urgent);
@@ -280,9 +284,13 @@ err_free:
 	return ret;
 }
 
-/* The kernel refuses the unload while any mailbox is open (cdev owner). */
+/*
+ * The kernel refuses the unload while any mailbox is open (cdev owner) or
+ * any instance of the filesystem exists (its superblock holds the module).
+ */
 static void __exit mbox_module_exit(void)
 {
+	kmbox_fs_exit();
 	mbox_remove_devices(nr_mailboxes);
 	class_destroy(mbox_class);
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);

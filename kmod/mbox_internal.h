@@ -248,4 +248,9 @@ struct mbox *kmbox_lookup(unsigned int minor);
 /* fops.c */
 extern const struct file_operations kmbox_fops;
 
+/* fs.c */
+extern dev_t kmbox_named_devt;
+int kmbox_fs_init(void);
+void kmbox_fs_exit(void);
+
 #endif /* _MBOX_INTERNAL_H */

@@ -432,6 +432,14 @@ struct mbox_batch {
  * when the mailbox is empty.  Needs a file open for reading (EBADF).
  */
 /*
+ * The mbox filesystem (mount -t mbox NAME DIR): each mount is an instance
+ * of named mailboxes, created through its node MBOX_CONTROL_NAME.
+ */
+#define MBOX_FS_MAGIC		0x6d626f78	/* "mbox" */
+#define MBOX_NAME_MAX		255
+#define MBOX_CONTROL_NAME	"mbox-control"
+
+/*
  * The first published size of each structure: the smallest _IOC_SIZE() a
  * command accepts (one below is ENOTTY), whatever the structure's size now.
  */
