@@ -16,13 +16,12 @@
 
 #include "mbox_internal.h"
 
-static int mbox_open(struct inode *inode, struct file *file)
+/* An open of @mb, through /dev/mboxN or a named mailbox's inode. */
+static int mbox_file_open(struct mbox *mb, struct inode *inode,
+			  struct file *file)
 {
-	struct mbox *mb = kmbox_lookup(iminor(inode));
 	struct mbox_file *mf;
 
-	if (!mb)
-		return -ENXIO;
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;
@@ -33,6 +32,21 @@ static int mbox_open(struct inode *inode, struct file *file)
 	stream_open(inode, file);
 	file->f_mode |= FMODE_NOWAIT;
 	return 0;
+}
+
+static int mbox_open(struct inode *inode, struct file *file)
+{
+	struct mbox *mb = kmbox_lookup(iminor(inode));
+
+	if (!mb)
+		return -ENXIO;
+	return mbox_file_open(mb, inode, file);
+}
+
+/* The file holds the dentry, hence the inode, which frees @mb (fs.c). */
+static int mbox_named_open(struct inode *inode, struct file *file)
+{
+	return mbox_file_open(inode->i_private, inode, file);
 }
 
 /*
@@ -652,6 +666,19 @@ const struct file_operations kmbox_fops = {
 	.poll		= mbox_poll,
 	.unlocked_ioctl	= mbox_ioctl,
 	/* Every structure has the same layout for 32-bit callers. */
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= no_llseek,
+};
+
+/* A named mailbox's inode (fs.c): the same, but the mailbox is i_private. */
+const struct file_operations kmbox_named_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mbox_named_open,
+	.release	= mbox_release,
+	.read_iter	= mbox_read_iter,
+	.write_iter	= mbox_write_iter,
+	.poll		= mbox_poll,
+	.unlocked_ioctl	= mbox_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= no_llseek,
 };

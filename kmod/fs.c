@@ -7,16 +7,20 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
+#include <linux/fsnotify.h>
 #include <linux/kdev_t.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
 
@@ -193,10 +197,21 @@ static int mbox_fs_show_options(struct seq_file *seq, struct dentry *root)
 	return 0;
 }
 
+/*
+ * The last reference to a named mailbox's inode is gone: no name, no open
+ * file.  Its messages go with it.  Runs before kill_sb frees @fsi.
+ */
 static void mbox_fs_evict_inode(struct inode *inode)
 {
+	struct mbox *mb = inode->i_private;
+
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
+	if (!mb)
+		return;
+	kmbox_destroy(mb);
+	kfree(mb);
+	atomic_dec(&mbox_fs_sb(inode->i_sb)->nr_mailboxes);
 }
 
 static const struct super_operations mbox_fs_sops = {
@@ -245,9 +260,178 @@ static const struct inode_operations mbox_fs_dir_iops = {
 	.rename	= mbox_fs_rename,
 };
 
+/* Checks 2-4 of MBOX_CTL_CREATE: flags, mode, name and limits. */
+static int mbox_create_valid(const struct mbox_create *req,
+			     struct mbox_limits *limits, size_t *len)
+{
+	if (req->flags & ~MBOX_CREATE_ALL_FLAGS || req->reserved ||
+	    req->reserved2 || req->mode & ~0777)
+		return -EINVAL;
+
+	*len = strnlen(req->name, sizeof(req->name));
+	if (*len == sizeof(req->name))
+		return -ENAMETOOLONG;
+	/* Before lookup_one_len(), which would say EACCES. */
+	if (!*len || memchr(req->name, '/', *len) ||
+	    !strcmp(req->name, ".") || !strcmp(req->name, ".."))
+		return -EINVAL;
+
+	/* No bound on urgent bytes yet: the field must stay 0. */
+	if (req->max_urgent_bytes)
+		return -EINVAL;
+	memset(limits, 0, sizeof(*limits));
+	limits->max_msg_size = req->max_msg_size ?: kmbox_default_max_msg_size;
+	limits->max_msgs = req->max_msgs ?: kmbox_default_max_msgs;
+	limits->max_bytes = req->max_bytes ?: kmbox_default_max_bytes;
+	limits->max_urgent = req->max_urgent ?: kmbox_default_max_urgent;
+	return kmbox_limits_valid(limits);
+}
+
+/* Check 5: the group asked for, as chown(2) would allow it; in @gid. */
+static int mbox_create_gid(const struct mbox_create *req,
+			   struct inode *root, kgid_t *gid)
+{
+	if (!(req->flags & MBOX_CREATE_GID))
+		return 0;
+	*gid = make_kgid(current_user_ns(), req->gid);
+	if (!gid_valid(*gid) || !kgid_has_mapping(root->i_sb->s_user_ns, *gid))
+		return -EINVAL;
+	if (!in_group_p(*gid) &&
+	    !capable_wrt_inode_uidgid(&init_user_ns, root, CAP_CHOWN))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * Under the root's lock: the name must be free and the instance not
+ * full; then @inode and @mb become the mailbox @dentry names.  The
+ * dentry's reference from lookup_one_len() is the pin that unlink or
+ * kill_litter_super() drops, as in binderfs.
+ */
+static int mbox_create_locked(struct super_block *sb, const char *name,
+			      size_t len, struct inode *inode)
+{
+	struct mbox_fs_info *fsi = mbox_fs_sb(sb);
+	struct inode *dir = d_inode(sb->s_root);
+	struct dentry *dentry;
+
+	dentry = lookup_one_len(name, sb->s_root, len);
+	if (IS_ERR(dentry))
+		return PTR_ERR(dentry);
+	if (d_really_is_positive(dentry)) {
+		dput(dentry);
+		return -EEXIST;
+	}
+	if (atomic_inc_return(&fsi->nr_mailboxes) > READ_ONCE(fsi->opts.max)) {
+		atomic_dec(&fsi->nr_mailboxes);
+		dput(dentry);
+		return -ENOSPC;
+	}
+	d_instantiate(dentry, inode);
+	dir->i_mtime = current_time(dir);
+	dir->i_ctime = dir->i_mtime;
+	fsnotify_create(dir, dentry);
+	return 0;
+}
+
+/* MBOX_CTL_CREATE: every check and allocation first, nothing made on error. */
+static int mbox_ctl_create(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct mbox_create __user *ureq = (void __user *)arg;
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct inode *root = d_inode(sb->s_root);
+	struct mbox_limits limits;
+	struct mbox_create req;
+	struct inode *inode;
+	kgid_t gid = INVALID_GID;
+	struct mbox *mb;
+	size_t len;
+	int ret;
+
+	ret = copy_struct_from_user(&req, sizeof(req), ureq, _IOC_SIZE(cmd));
+	if (ret)
+		return ret;
+	ret = mbox_create_valid(&req, &limits, &len);
+	if (ret)
+		return ret;
+	ret = mbox_create_gid(&req, root, &gid);
+	if (ret)
+		return ret;
+	/* The owner must be representable in the instance, as for creat(). */
+	if (!fsuidgid_has_mapping(sb, &init_user_ns))
+		return -EOVERFLOW;
+	ret = inode_permission(&init_user_ns, root, MAY_WRITE | MAY_EXEC);
+	if (ret)
+		return ret;
+	if (put_user(0ULL, &ureq->ino))
+		return -EFAULT;
+
+	mb = kzalloc(sizeof(*mb), GFP_KERNEL_ACCOUNT);
+	if (!mb)
+		return -ENOMEM;
+	inode = new_inode(sb);
+	if (!inode) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	/* get_next_ino() wraps: never the root's or the control node's. */
+	do {
+		inode->i_ino = get_next_ino();
+	} while (inode->i_ino <= MBOX_FS_CONTROL_INO);
+	inode_init_owner(&init_user_ns, inode, root,
+			 S_IFCHR | (req.mode & ~current_umask()));
+	if (gid_valid(gid))
+		inode->i_gid = gid;
+	init_special_inode(inode, inode->i_mode,
+			   MKDEV(MAJOR(kmbox_named_devt), 1));
+	/* After init_special_inode(), which sets the chrdev_open() fops. */
+	inode->i_fop = &kmbox_named_fops;
+	inode->i_atime = current_time(inode);
+	inode->i_mtime = inode->i_atime;
+	inode->i_ctime = inode->i_atime;
+	kmbox_init(mb, inode->i_ino, &limits);
+	inode->i_private = mb;
+
+	inode_lock(root);
+	ret = mbox_create_locked(sb, req.name, len, inode);
+	inode_unlock(root);
+	if (ret)
+		goto err_iput;
+
+	/* Checked writable above: if unmapped since, it exists anyway. */
+	if (put_user((u64)inode->i_ino, &ureq->ino))
+		return -EFAULT;
+	return 0;
+
+err_iput:
+	/* Nothing counted it yet: evict must not uncount or free it. */
+	inode->i_private = NULL;
+	iput(inode);
+	kmbox_destroy(mb);
+err_free:
+	kfree(mb);
+	return ret;
+}
+
+/* Same number and direction, and at least the first published size. */
+static bool mbox_ctl_cmd_is(unsigned int cmd, unsigned int base,
+			    unsigned int min_size)
+{
+	return _IOC_TYPE(cmd) == _IOC_TYPE(base) &&
+	       _IOC_NR(cmd) == _IOC_NR(base) &&
+	       _IOC_DIR(cmd) == _IOC_DIR(base) &&
+	       _IOC_SIZE(cmd) >= min_size;
+}
+
 static long mbox_ctl_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
+	BUILD_BUG_ON(MBOX_CREATE_SIZE_VER0 !=
+		     offsetofend(struct mbox_create, name));
+
+	if (mbox_ctl_cmd_is(cmd, MBOX_CTL_CREATE, MBOX_CREATE_SIZE_VER0))
+		return mbox_ctl_create(file, cmd, arg);
 	return -ENOTTY;
 }
 

@@ -247,6 +247,7 @@ struct mbox *kmbox_lookup(unsigned int minor);
 
 /* fops.c */
 extern const struct file_operations kmbox_fops;
+extern const struct file_operations kmbox_named_fops;
 
 /* fs.c */
 extern dev_t kmbox_named_devt;
