@@ -14,6 +14,7 @@
 #include <linux/fs_parser.h>
 #include <linux/fsnotify.h>
 #include <linux/kdev_t.h>
+#include <linux/kstrtox.h>
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/seq_file.h>
@@ -91,13 +92,45 @@ static inline struct mbox_fs_info *mbox_fs_sb(const struct super_block *sb)
 	return sb->s_fs_info;
 }
 
+/*
+ * A byte count with an optional K, M or G, as memparse() reads it, but
+ * refused when it does not fit 64 bits: memparse() wraps silently.
+ */
+static int mbox_fs_parse_bytes(const char *s, u64 *bytes)
+{
+	size_t len = strlen(s);
+	unsigned int shift = 0;
+	char digits[24];
+
+	if (len) {
+		switch (s[len - 1]) {
+		case 'G': case 'g':
+			shift += 10;
+			fallthrough;
+		case 'M': case 'm':
+			shift += 10;
+			fallthrough;
+		case 'K': case 'k':
+			shift += 10;
+			len--;
+		}
+	}
+	if (!len || len >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	if (kstrtoull(digits, 0, bytes) || *bytes > (U64_MAX >> shift))
+		return -EINVAL;
+	*bytes <<= shift;
+	return 0;
+}
+
 static int mbox_fs_parse_param(struct fs_context *fc,
 			       struct fs_parameter *param)
 {
 	struct mbox_fs_context *ctx = fc->fs_private;
 	struct fs_parse_result result;
-	unsigned long long bytes;
-	char *end;
+	u64 bytes;
 	kuid_t uid;
 	kgid_t gid;
 	int opt;
@@ -122,8 +155,7 @@ static int mbox_fs_parse_param(struct fs_context *fc,
 		ctx->opts.user_max = result.uint_32;
 		break;
 	case MBOX_OPT_USER_BYTES:
-		bytes = memparse(param->string, &end);
-		if (*end || end == param->string || bytes < 1 ||
+		if (mbox_fs_parse_bytes(param->string, &bytes) || bytes < 1 ||
 		    bytes > MBOX_FS_USER_BYTES_LIMIT)
 			return invalfc(fc, "user_bytes=%s: use 1-%llu (K, M, G allowed)",
 				       param->string, MBOX_FS_USER_BYTES_LIMIT);

@@ -244,6 +244,8 @@ TEST_F(fs, mount_option_errors)
 		"user_max=0", "user_max=257",
 		"user_bytes=0", "user_bytes=33554433", "user_bytes=33M",
 		"user_bytes=1M1", "user_bytes=",
+		/* Past 2^64: memparse() would wrap these to 1 and 1024. */
+		"user_bytes=18446744073709551617", "user_bytes=18014398509481985K",
 		"mode=010000", "mode=9", "uid=4294967295", "gid=4294967295",
 		"foo=1",
 	};
