@@ -45,6 +45,14 @@
 /* Minor 0 of the mbox-named region: the control node; no cdev has it. */
 dev_t kmbox_named_devt;
 
+/* Superblocks alive, lazily unmounted ones included (sysfs: instances). */
+static atomic_t mbox_fs_instances = ATOMIC_INIT(0);
+
+unsigned int kmbox_fs_instances(void)
+{
+	return atomic_read(&mbox_fs_instances);
+}
+
 struct mbox_fs_opts {
 	u32 max;
 	u32 user_max;
@@ -523,6 +531,7 @@ static int mbox_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	fsi->given = ctx->seen;
 	atomic_set(&fsi->nr_mailboxes, 0);
 	sb->s_fs_info = fsi;
+	atomic_inc(&mbox_fs_instances);
 
 	inode = mbox_fs_new_inode(sb, MBOX_FS_ROOT_INO, S_IFDIR | fsi->opts.mode);
 	if (!inode)
@@ -609,7 +618,10 @@ static void mbox_fs_kill_sb(struct super_block *sb)
 
 	/* Eviction of the instance's inodes still needs @fsi. */
 	kill_litter_super(sb);
+	if (!fsi)
+		return;
 	kfree(fsi);
+	atomic_dec(&mbox_fs_instances);
 }
 
 static struct file_system_type mbox_fs_type = {

@@ -139,6 +139,14 @@ static struct attribute *mbox_attrs[] = {
 };
 ATTRIBUTE_GROUPS(mbox);
 
+/* /sys/class/mbox/instances: mbox filesystem instances alive. */
+static ssize_t instances_show(struct class *class,
+			      struct class_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", kmbox_fs_instances());
+}
+static CLASS_ATTR_RO(instances);
+
 static int mbox_params_valid(struct mbox_limits *limits)
 {
 	if (nr_mailboxes < 1 || nr_mailboxes > MBOX_MAX_MAILBOXES) {
@@ -259,6 +267,9 @@ static int __init mbox_module_init(void)
 		ret = PTR_ERR(mbox_class);
 		goto err_region;
 	}
+	ret = class_create_file(mbox_class, &class_attr_instances);
+	if (ret)
+		goto err_class;
 
 	for (i = 0; i < nr_mailboxes; i++) {
 		ret = mbox_add_device(i, &limits);
@@ -276,6 +287,8 @@ static int __init mbox_module_init(void)
 
 err_devices:
 	mbox_remove_devices(i);
+	class_remove_file(mbox_class, &class_attr_instances);
+err_class:
 	class_destroy(mbox_class);
 err_region:
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
@@ -292,6 +305,7 @@ static void __exit mbox_module_exit(void)
 {
 	kmbox_fs_exit();
 	mbox_remove_devices(nr_mailboxes);
+	class_remove_file(mbox_class, &class_attr_instances);
 	class_destroy(mbox_class);
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
 	kfree(mailboxes);

@@ -253,5 +253,6 @@ extern const struct file_operations kmbox_named_fops;
 extern dev_t kmbox_named_devt;
 int kmbox_fs_init(void);
 void kmbox_fs_exit(void);
+unsigned int kmbox_fs_instances(void);
 
 #endif /* _MBOX_INTERNAL_H */

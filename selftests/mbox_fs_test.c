@@ -115,6 +115,11 @@ static long long module_refs(void)
 	return mbox_read_sysfs("/sys/module/mbox/refcnt");
 }
 
+static long long instances(void)
+{
+	return mbox_read_sysfs("/sys/class/mbox/instances");
+}
+
 /* Become @uid/@gid with no supplementary groups and no capability. */
 static int become(uid_t uid, gid_t gid)
 {
@@ -209,12 +214,15 @@ TEST_F(fs, root_defaults_and_owner_options)
 
 TEST_F(fs, two_mounts_are_two_instances)
 {
+	long long i0 = instances();
 	struct stat sa, sb, ca, cb;
 	struct statfs fa, fb;
 	char ctl_b[128];
 
+	ASSERT_LE(0, i0);
 	ASSERT_EQ(0, fs_mount(self->a, NULL));
 	ASSERT_EQ(0, fs_mount(self->b, NULL));
+	ASSERT_EQ(i0 + 2, instances());
 	snprintf(ctl_b, sizeof(ctl_b), "%s/" MBOX_CONTROL_NAME, self->b);
 	ASSERT_EQ(0, stat(self->a, &sa));
 	ASSERT_EQ(0, stat(self->b, &sb));
@@ -233,6 +241,7 @@ TEST_F(fs, two_mounts_are_two_instances)
 
 	/* And unmounting one leaves the other. */
 	ASSERT_EQ(0, umount(self->a));
+	ASSERT_EQ(i0 + 1, instances());
 	ASSERT_TRUE(is_mbox(self->b));
 	ASSERT_EQ(0, stat(ctl_b, &cb));
 }
@@ -444,13 +453,15 @@ TEST_F(fs, no_other_objects)
  */
 TEST_F(fs, busy_and_lazy_umount)
 {
-	long long refs0 = module_refs();
+	long long refs0 = module_refs(), i0 = instances();
 	struct statfs sf;
 	int fd;
 
 	ASSERT_LE(0, refs0);
+	ASSERT_LE(0, i0);
 	ASSERT_EQ(0, fs_mount(self->a, NULL));
 	ASSERT_EQ(refs0 + 1, module_refs());
+	ASSERT_EQ(i0 + 1, instances());
 	fd = open(self->ctl, O_RDWR);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(refs0 + 2, module_refs());
@@ -466,9 +477,11 @@ TEST_F(fs, busy_and_lazy_umount)
 	ASSERT_EQ(-1, ioctl(fd, FIONREAD, &sf));
 	ASSERT_EQ(ENOTTY, errno);
 	ASSERT_EQ(refs0 + 2, module_refs());
+	ASSERT_EQ(i0 + 1, instances());
 
 	ASSERT_EQ(0, close(fd));
 	ASSERT_EQ(refs0, module_refs());
+	ASSERT_EQ(i0, instances());
 }
 
 static int mount_unprivileged(const void *arg)
