@@ -344,8 +344,8 @@ static int mbox_create_gid(const struct mbox_create *req,
 
 /*
  * Under the root's lock: the name must be free and the instance not
- * full; then @inode and @mb become the mailbox @dentry names.  The
- * dentry's reference from lookup_one_len() is the pin that unlink or
+ * full; then @inode, its mailbox ready, gets the name.  The dentry's
+ * reference from lookup_one_len() is the pin that unlink or
  * kill_litter_super() drops, as in binderfs.
  */
 static int mbox_create_locked(struct super_block *sb, const char *name,
