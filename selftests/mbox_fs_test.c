@@ -1065,6 +1065,29 @@ TEST_F(fs, same_name_in_two_instances_is_two_mailboxes)
 	close(fb);
 }
 
+/*
+ * A read-only mount of an instance creates nothing: its control node
+ * opens (a device node), but MBOX_CTL_CREATE is EROFS, as creat() there
+ * would be; the writable mount of the same instance still creates.
+ */
+TEST_F(fs, create_on_a_read_only_mount_is_erofs)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, fs_mount(self->a, NULL));
+	ASSERT_EQ(0, mount(self->a, self->b, NULL, MS_BIND, NULL));
+	ASSERT_EQ(0, mount(NULL, self->b, NULL,
+			   MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+	ASSERT_EQ(-1, create_in(self->b, "ro", 0600));
+	ASSERT_EQ(EROFS, errno);
+	ASSERT_EQ(-1, stat_in(self->a, "ro", &st));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(1, entries(self->a));
+	ASSERT_EQ(0, create_in(self->a, "rw", 0600));
+	ASSERT_EQ(0, stat_in(self->b, "rw", &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+}
+
 /* Unmount frees every mailbox; a lazy one waits for the last file. */
 TEST_F(fs, umount_frees_the_mailboxes)
 {
