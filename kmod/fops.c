@@ -507,7 +507,7 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 		return ret;
 	if (req.flags || req.reserved || !req.count ||
 	    req.count > MBOX_BATCH_MAX ||
-	    req.entry_size < sizeof(struct mbox_batch_entry) ||
+	    req.entry_size < MBOX_BATCH_ENTRY_SIZE_VER0 ||
 	    !IS_ALIGNED(req.entry_size, 8))
 		return -EINVAL;
 	if (req.entry_size > MBOX_BATCH_ENTRY_SIZE_MAX)
@@ -591,6 +591,8 @@ static size_t mbox_ioc_min_size(unsigned int nr)
 		     offsetofend(struct mbox_ack, reserved));
 	BUILD_BUG_ON(MBOX_BATCH_SIZE_VER0 !=
 		     offsetofend(struct mbox_batch, reserved));
+	BUILD_BUG_ON(MBOX_BATCH_ENTRY_SIZE_VER0 !=
+		     offsetofend(struct mbox_batch_entry, result));
 
 	switch (nr) {
 	case _IOC_NR(MBOX_IOC_GET_INFO):

@@ -16,6 +16,7 @@
 #include <linux/kdev_t.h>
 #include <linux/kstrtox.h>
 #include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -43,7 +44,7 @@
 #define MBOX_FS_CONTROL_INO	2
 
 /* Minor 0 of the mbox-named region: the control node; no cdev has it. */
-dev_t kmbox_named_devt;
+static dev_t kmbox_named_devt;
 
 /* Superblocks alive, lazily unmounted ones included (sysfs: instances). */
 static atomic_t mbox_fs_instances = ATOMIC_INIT(0);
@@ -385,6 +386,7 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	struct mbox_create req;
 	struct inode *inode;
 	kgid_t gid = INVALID_GID;
+	unsigned long ino;
 	struct mbox *mb;
 	size_t len;
 	int ret;
@@ -433,14 +435,31 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	kmbox_init(mb, inode->i_ino, &limits);
 	inode->i_private = mb;
 
+	/*
+	 * Once named, an unlink may free the inode at any time: nothing
+	 * reads it after the unlock.
+	 */
+	ino = inode->i_ino;
+
+	/*
+	 * As filename_create(): a read-only mount (a bind mount's, which
+	 * inode_permission() does not see) is EROFS, and the permission is
+	 * decided under the root's lock, against a concurrent chmod.
+	 */
+	ret = mnt_want_write_file(file);
+	if (ret)
+		goto err_iput;
 	inode_lock(root);
-	ret = mbox_create_locked(sb, req.name, len, inode);
+	ret = inode_permission(&init_user_ns, root, MAY_WRITE | MAY_EXEC);
+	if (!ret)
+		ret = mbox_create_locked(sb, req.name, len, inode);
 	inode_unlock(root);
+	mnt_drop_write_file(file);
 	if (ret)
 		goto err_iput;
 
 	/* Checked writable above: if unmapped since, it exists anyway. */
-	if (put_user((u64)inode->i_ino, &ureq->ino))
+	if (put_user((u64)ino, &ureq->ino))
 		return -EFAULT;
 	return 0;
 
@@ -524,7 +543,7 @@ static int mbox_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_time_gran = 1;
 
 	/* On any error below, kill_sb frees what is made. */
-	fsi = kzalloc(sizeof(*fsi), GFP_KERNEL);
+	fsi = kzalloc(sizeof(*fsi), GFP_KERNEL_ACCOUNT);
 	if (!fsi)
 		return -ENOMEM;
 	fsi->opts = ctx->opts;
@@ -597,7 +616,7 @@ static int mbox_fs_init_fs_context(struct fs_context *fc)
 {
 	struct mbox_fs_context *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->opts.max = MBOX_FS_MAX_DEFAULT;

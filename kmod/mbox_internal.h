@@ -250,7 +250,6 @@ extern const struct file_operations kmbox_fops;
 extern const struct file_operations kmbox_named_fops;
 
 /* fs.c */
-extern dev_t kmbox_named_devt;
 int kmbox_fs_init(void);
 void kmbox_fs_exit(void);
 unsigned int kmbox_fs_instances(void);

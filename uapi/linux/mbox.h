@@ -219,7 +219,7 @@ struct mbox_limits {
  * struct mbox_info - limits and counters of one mailbox (MBOX_IOC_GET_INFO);
  * the same values are under /sys/class/mbox/mboxN/.
  *
- * @index:            N of /dev/mboxN.
+ * @index:            N of /dev/mboxN; a named mailbox's inode number.
  * @msgs_queued, @bytes_queued: normal messages and their payload bytes
  *                    held against max_msgs/max_bytes (a message being copied
  *                    out to a reader still counts until the copy succeeds).
@@ -410,30 +410,6 @@ struct mbox_batch {
 #define MBOX_BATCH_MAX		1024U
 
 /*
- * Commands.  Besides these, FIONREAD gives the number of bytes the next
- * read() needs (header included in header mode), 0 when empty; like
- * MBOX_IOC_PEEK it needs a file open for reading (EBADF), so that writers
- * learn nothing about others' messages.  poll()
- * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
- * for reading when a message is queued, except for a file in ack mode
- * holding max_inflight leases (MBOX_IOC_SET_MODE raising max_inflight or
- * leaving ack mode wakes the pollers).
- *
- * EPOLLOUT, on a file open for writing: no writer is blocked and a
- * message of N bytes fits, where N is the size of this open file's last
- * write() (or batch entry) that failed with EAGAIN, or 1 if a write has
- * succeeded since (or none failed).  So the loop "write until EAGAIN, then
- * wait for EPOLLOUT" never stalls: EPOLLOUT comes as soon as the write
- * that failed would succeed, and not before.  Like a datagram socket's,
- * it is a statement about one size: a writer that then writes a larger
- * message may get EAGAIN again (and then waits for that size), and
- * several threads sharing one open file description share N.  Messages
- * of max_msg_size or less always fit an empty mailbox.
- *
- * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
- * when the mailbox is empty.  Needs a file open for reading (EBADF).
- */
-/*
  * The mbox filesystem (mount -t mbox NAME DIR): each mount is an instance
  * of named mailboxes, created through its node MBOX_CONTROL_NAME.
  */
@@ -461,7 +437,8 @@ struct mbox_batch {
  * @reserved, @reserved2: 0.
  *
  * The owner is the caller's fsuid.  Creating needs write and search
- * permission on the instance's root (EACCES); an existing name (the
+ * permission on the instance's root (EACCES) and a writable mount of it
+ * (a read-only one, a bind mount's too: EROFS); an existing name (the
  * control node's included) is EEXIST, and an instance holding max=
  * mailboxes (removed ones still open included) is ENOSPC.  On any error
  * nothing is created.  Like MBOX_IOC_FLUSH, @ino is checked writable
@@ -498,8 +475,33 @@ struct mbox_create {
 #define MBOX_URGENT_SIZE_VER0		56
 #define MBOX_ACK_SIZE_VER0		16
 #define MBOX_BATCH_SIZE_VER0		24
+#define MBOX_BATCH_ENTRY_SIZE_VER0	16	/* struct mbox_batch_entry: @entry_size */
 #define MBOX_CREATE_SIZE_VER0		312
 
+/*
+ * Commands.  Besides these, FIONREAD gives the number of bytes the next
+ * read() needs (header included in header mode), 0 when empty; like
+ * MBOX_IOC_PEEK it needs a file open for reading (EBADF), so that writers
+ * learn nothing about others' messages.  poll()
+ * reports EPOLLIN (EPOLLPRI with an urgent message queued) on a file open
+ * for reading when a message is queued, except for a file in ack mode
+ * holding max_inflight leases (MBOX_IOC_SET_MODE raising max_inflight or
+ * leaving ack mode wakes the pollers).
+ *
+ * EPOLLOUT, on a file open for writing: no writer is blocked and a
+ * message of N bytes fits, where N is the size of this open file's last
+ * write() (or batch entry) that failed with EAGAIN, or 1 if a write has
+ * succeeded since (or none failed).  So the loop "write until EAGAIN, then
+ * wait for EPOLLOUT" never stalls: EPOLLOUT comes as soon as the write
+ * that failed would succeed, and not before.  Like a datagram socket's,
+ * it is a statement about one size: a writer that then writes a larger
+ * message may get EAGAIN again (and then waits for that size), and
+ * several threads sharing one open file description share N.  Messages
+ * of max_msg_size or less always fit an empty mailbox.
+ *
+ * MBOX_IOC_PEEK: the next message's header without dequeuing it; ENOMSG
+ * when the mailbox is empty.  Needs a file open for reading (EBADF).
+ */
 #define MBOX_IOC_GET_INFO	_IOR(MBOX_IOC_MAGIC, 0x01, struct mbox_info)
 #define MBOX_IOC_SET_LIMITS	_IOW(MBOX_IOC_MAGIC, 0x02, struct mbox_limits)
 #define MBOX_IOC_PEEK		_IOR(MBOX_IOC_MAGIC, 0x03, struct mbox_msg_header)
