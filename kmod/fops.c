@@ -16,13 +16,12 @@
 
 #include "mbox_internal.h"
 
-static int mbox_open(struct inode *inode, struct file *file)
+/* An open of @mb, through /dev/mboxN or a named mailbox's inode. */
+static int mbox_file_open(struct mbox *mb, struct inode *inode,
+			  struct file *file)
 {
-	struct mbox *mb = kmbox_lookup(iminor(inode));
 	struct mbox_file *mf;
 
-	if (!mb)
-		return -ENXIO;
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;
@@ -33,6 +32,21 @@ static int mbox_open(struct inode *inode, struct file *file)
 	stream_open(inode, file);
 	file->f_mode |= FMODE_NOWAIT;
 	return 0;
+}
+
+static int mbox_open(struct inode *inode, struct file *file)
+{
+	struct mbox *mb = kmbox_lookup(iminor(inode));
+
+	if (!mb)
+		return -ENXIO;
+	return mbox_file_open(mb, inode, file);
+}
+
+/* The file holds the dentry, hence the inode, which frees @mb (fs.c). */
+static int mbox_named_open(struct inode *inode, struct file *file)
+{
+	return mbox_file_open(inode->i_private, inode, file);
 }
 
 /*
@@ -493,7 +507,7 @@ static long mbox_ioc_batch(struct file *file, unsigned int cmd,
 		return ret;
 	if (req.flags || req.reserved || !req.count ||
 	    req.count > MBOX_BATCH_MAX ||
-	    req.entry_size < sizeof(struct mbox_batch_entry) ||
+	    req.entry_size < MBOX_BATCH_ENTRY_SIZE_VER0 ||
 	    !IS_ALIGNED(req.entry_size, 8))
 		return -EINVAL;
 	if (req.entry_size > MBOX_BATCH_ENTRY_SIZE_MAX)
@@ -553,29 +567,53 @@ static int mbox_ioc_fionread(struct file *file, unsigned long arg)
 	return put_user(n, (int __user *)arg);
 }
 
-/* The first published size of each structure: smaller callers are ENOTTY. */
+/*
+ * The first published size of each structure: smaller callers are ENOTTY.
+ * Not sizeof(), which grows with the structure and would lock out the
+ * binaries built against an older header.
+ */
 static size_t mbox_ioc_min_size(unsigned int nr)
 {
+	/* The fields of the first version never move. */
+	BUILD_BUG_ON(MBOX_INFO_SIZE_VER0 !=
+		     offsetofend(struct mbox_info, flushed_bytes));
+	BUILD_BUG_ON(MBOX_LIMITS_SIZE_VER0 !=
+		     offsetofend(struct mbox_limits, reserved));
+	BUILD_BUG_ON(MBOX_MSG_HEADER_SIZE_VER0 !=
+		     offsetofend(struct mbox_msg_header, reserved));
+	BUILD_BUG_ON(MBOX_MODE_SIZE_VER0 !=
+		     offsetofend(struct mbox_mode, max_inflight));
+	BUILD_BUG_ON(MBOX_FLUSH_SIZE_VER0 !=
+		     offsetofend(struct mbox_flush, flushed_bytes));
+	BUILD_BUG_ON(MBOX_URGENT_SIZE_VER0 !=
+		     offsetofend(struct mbox_urgent, flushed_bytes));
+	BUILD_BUG_ON(MBOX_ACK_SIZE_VER0 !=
+		     offsetofend(struct mbox_ack, reserved));
+	BUILD_BUG_ON(MBOX_BATCH_SIZE_VER0 !=
+		     offsetofend(struct mbox_batch, reserved));
+	BUILD_BUG_ON(MBOX_BATCH_ENTRY_SIZE_VER0 !=
+		     offsetofend(struct mbox_batch_entry, result));
+
 	switch (nr) {
 	case _IOC_NR(MBOX_IOC_GET_INFO):
-		return sizeof(struct mbox_info);
+		return MBOX_INFO_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SET_LIMITS):
-		return sizeof(struct mbox_limits);
+		return MBOX_LIMITS_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_PEEK):
-		return sizeof(struct mbox_msg_header);
+		return MBOX_MSG_HEADER_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SET_MODE):
 	case _IOC_NR(MBOX_IOC_GET_MODE):
-		return sizeof(struct mbox_mode);
+		return MBOX_MODE_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_FLUSH):
-		return sizeof(struct mbox_flush);
+		return MBOX_FLUSH_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SEND_URGENT):
-		return sizeof(struct mbox_urgent);
+		return MBOX_URGENT_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_ACK):
 	case _IOC_NR(MBOX_IOC_NACK):
-		return sizeof(struct mbox_ack);
+		return MBOX_ACK_SIZE_VER0;
 	case _IOC_NR(MBOX_IOC_SEND_BATCH):
 	case _IOC_NR(MBOX_IOC_RECV_BATCH):
-		return sizeof(struct mbox_batch);
+		return MBOX_BATCH_SIZE_VER0;
 	}
 	return 0;
 }
@@ -630,6 +668,19 @@ const struct file_operations kmbox_fops = {
 	.poll		= mbox_poll,
 	.unlocked_ioctl	= mbox_ioctl,
 	/* Every structure has the same layout for 32-bit callers. */
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= no_llseek,
+};
+
+/* A named mailbox's inode (fs.c): the same, but the mailbox is i_private. */
+const struct file_operations kmbox_named_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mbox_named_open,
+	.release	= mbox_release,
+	.read_iter	= mbox_read_iter,
+	.write_iter	= mbox_write_iter,
+	.poll		= mbox_poll,
+	.unlocked_ioctl	= mbox_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= no_llseek,
 };

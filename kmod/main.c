@@ -2,7 +2,7 @@
 /*
  * mbox: module setup.  Creates /dev/mbox0 .. /dev/mbox<nr_mailboxes - 1>,
  * each one mailbox, with its limits and counters read-only under
- * /sys/class/mbox/mboxN/.
+ * /sys/class/mbox/mboxN/, and registers the mbox filesystem (fs.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -139,6 +139,14 @@ static struct attribute *mbox_attrs[] = {
 };
 ATTRIBUTE_GROUPS(mbox);
 
+/* /sys/class/mbox/instances: mbox filesystem instances alive. */
+static ssize_t instances_show(struct class *class,
+			      struct class_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", kmbox_fs_instances());
+}
+static CLASS_ATTR_RO(instances);
+
 static int mbox_params_valid(struct mbox_limits *limits)
 {
 	if (nr_mailboxes < 1 || nr_mailboxes > MBOX_MAX_MAILBOXES) {
@@ -259,12 +267,19 @@ static int __init mbox_module_init(void)
 		ret = PTR_ERR(mbox_class);
 		goto err_region;
 	}
+	ret = class_create_file(mbox_class, &class_attr_instances);
+	if (ret)
+		goto err_class;
 
 	for (i = 0; i < nr_mailboxes; i++) {
 		ret = mbox_add_device(i, &limits);
 		if (ret)
 			goto err_devices;
 	}
+	/* Last: a mount may come as soon as the filesystem is registered. */
+	ret = kmbox_fs_init();
+	if (ret)
+		goto err_devices;
 	pr_info("%u mailboxes, max_msg_size=%u max_msgs=%u max_bytes=%llu max_urgent=%u\n",
 		nr_mailboxes, limits.max_msg_size, limits.max_msgs,
 		limits.max_bytes, limits.max_urgent);
@@ -272,6 +287,8 @@ static int __init mbox_module_init(void)
 
 err_devices:
 	mbox_remove_devices(i);
+	class_remove_file(mbox_class, &class_attr_instances);
+err_class:
 	class_destroy(mbox_class);
 err_region:
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
@@ -280,10 +297,15 @@ err_free:
 	return ret;
 }
 
-/* The kernel refuses the unload while any mailbox is open (cdev owner). */
+/*
+ * The kernel refuses the unload while any mailbox is open (cdev owner) or
+ * any instance of the filesystem exists (its superblock holds the module).
+ */
 static void __exit mbox_module_exit(void)
 {
+	kmbox_fs_exit();
 	mbox_remove_devices(nr_mailboxes);
+	class_remove_file(mbox_class, &class_attr_instances);
 	class_destroy(mbox_class);
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);
 	kfree(mailboxes);

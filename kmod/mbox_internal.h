@@ -247,5 +247,11 @@ struct mbox *kmbox_lookup(unsigned int minor);
 
 /* fops.c */
 extern const struct file_operations kmbox_fops;
+extern const struct file_operations kmbox_named_fops;
+
+/* fs.c */
+int kmbox_fs_init(void);
+void kmbox_fs_exit(void);
+unsigned int kmbox_fs_instances(void);
 
 #endif /* _MBOX_INTERNAL_H */

@@ -40,7 +40,7 @@ void kmbox_init(struct mbox *mb, unsigned int index,
 	mb->index = index;
 }
 
-/* Only once no file can reach @mb any more (module unload). */
+/* Only once no file can reach @mb any more (unload; a named one: evict). */
 void kmbox_destroy(struct mbox *mb)
 {
 	kmbox_msg_free_list(mb, &mb->urgent);

@@ -782,4 +782,62 @@ TEST_F(mbox, unknown_ioctls_are_enotty)
 	ASSERT_EQ(EFAULT, errno);
 }
 
+/*
+ * A binary built against the first published header passes the sizes it
+ * was built with in the command number: those keep working however the
+ * structures grow, and anything shorter is ENOTTY.  The sizes are written
+ * out, not taken from the header, which may have grown since.
+ */
+TEST_F(mbox, first_published_sizes_still_work)
+{
+	static const struct {
+		unsigned int dir, nr, size;
+	} first[] = {
+		{ _IOC_READ, 0x01, 96 },		/* GET_INFO */
+		{ _IOC_WRITE, 0x02, 24 },		/* SET_LIMITS */
+		{ _IOC_READ, 0x03, 72 },		/* PEEK */
+		{ _IOC_WRITE, 0x04, 8 },		/* SET_MODE */
+		{ _IOC_READ, 0x05, 8 },			/* GET_MODE */
+		{ _IOC_READ | _IOC_WRITE, 0x06, 32 },	/* FLUSH */
+		{ _IOC_READ | _IOC_WRITE, 0x07, 56 },	/* SEND_URGENT */
+		{ _IOC_WRITE, 0x08, 16 },		/* ACK */
+		{ _IOC_WRITE, 0x09, 16 },		/* NACK */
+		{ _IOC_WRITE, 0x0A, 24 },		/* SEND_BATCH */
+		{ _IOC_WRITE, 0x0B, 24 },		/* RECV_BATCH */
+	};
+	union {
+		struct mbox_info info;
+		struct mbox_limits lim;
+		unsigned char b[128];
+	} u;
+	struct mbox_info info;
+	unsigned int i;
+
+	/* GET_INFO at 96 bytes fills exactly 96. */
+	memset(&u, 0xa5, sizeof(u));
+	ASSERT_EQ(0, ioctl(self->fd, _IOC(_IOC_READ, MBOX_IOC_MAGIC, 0x01, 96), &u));
+	ASSERT_EQ(0, u.info.index);
+	ASSERT_EQ(self->max_msg_size, u.info.max_msg_size);
+	for (i = 96; i < sizeof(u); i++)
+		ASSERT_EQ(0xa5, u.b[i]);
+
+	/* SET_LIMITS at 24 bytes applies them. */
+	memset(&u, 0, sizeof(u));
+	u.lim.max_msgs = 7;
+	ASSERT_EQ(0, ioctl(self->fd, _IOC(_IOC_WRITE, MBOX_IOC_MAGIC, 0x02, 24), &u));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(7, info.max_msgs);
+
+	/* One field short of the first size: ENOTTY, for every command. */
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		memset(&u, 0, sizeof(u));
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, _IOC(first[i].dir, MBOX_IOC_MAGIC,
+						   first[i].nr, first[i].size - 4), &u))
+			TH_LOG("command 0x%02x at %u bytes", first[i].nr, first[i].size - 4);
+		EXPECT_EQ(ENOTTY, errno)
+			TH_LOG("command 0x%02x at %u bytes", first[i].nr, first[i].size - 4);
+	}
+}
+
 TEST_HARNESS_MAIN

@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "mbox_test.h"
@@ -45,6 +47,14 @@ _Static_assert(sizeof(struct mbox_batch) == 24, "batch size");
 LAYOUT(mbox_batch, count, 8);
 LAYOUT(mbox_batch, entry_size, 12);
 LAYOUT(mbox_batch, reserved, 20);
+_Static_assert(sizeof(struct mbox_create) == 312, "create size");
+LAYOUT(mbox_create, gid, 8);
+LAYOUT(mbox_create, max_msg_size, 16);
+LAYOUT(mbox_create, max_bytes, 24);
+LAYOUT(mbox_create, max_urgent, 32);
+LAYOUT(mbox_create, max_urgent_bytes, 40);
+LAYOUT(mbox_create, ino, 48);
+LAYOUT(mbox_create, name, 56);
 
 FIXTURE(compat) {
 	int fd;
@@ -134,6 +144,38 @@ TEST_F(compat, batch_ioctls_work)
 	ASSERT_STREQ("one", a);
 	ASSERT_STREQ("three", b);
 	ASSERT_EQ(0, mbox_queued(self->fd));
+}
+
+/* The control node's ioctl, in a private instance. */
+TEST_F(compat, create_works)
+{
+	char dir[] = "/tmp/mbox-compat.XXXXXX", path[64];
+	struct mbox_create req;
+	struct stat st;
+	int ctl, fd;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_EQ(0, unshare(CLONE_NEWNS));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount("mbox", dir, "mbox", 0, NULL));
+	snprintf(path, sizeof(path), "%s/" MBOX_CONTROL_NAME, dir);
+	ctl = open(path, O_RDWR);
+	ASSERT_LE(0, ctl);
+	memset(&req, 0, sizeof(req));
+	req.mode = 0600;
+	req.max_bytes = 1ULL << 20;
+	strcpy(req.name, "c32");
+	ASSERT_EQ(0, ioctl(ctl, MBOX_CTL_CREATE, &req));
+	snprintf(path, sizeof(path), "%s/c32", dir);
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(req.ino, st.st_ino);
+	fd = open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(2, write(fd, "32", 2));
+	close(fd);
+	close(ctl);
+	ASSERT_EQ(0, umount(dir));
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN

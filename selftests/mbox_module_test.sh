@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Module parameters (good and bad values), unload refused while a mailbox
-# is open, and messages kept until unload.  Reloads mbox.ko, so it needs
+# is open or an instance of the mbox filesystem exists, and messages kept
+# until unload.  Reloads mbox.ko, so it needs
 # MBOX_KO (set by the VM harness) and leaves the module loaded with its
 # defaults when done.
 set -u
@@ -16,7 +17,7 @@ if [ -z "$ko" ] || [ ! -r "$ko" ]; then
 	echo "1..0 # SKIP MBOX_KO does not name a readable mbox.ko"
 	exit 4
 fi
-echo "1..11"
+echo "1..14"
 
 ok() {
 	n=$((n + 1))
@@ -107,7 +108,42 @@ gone() {
 }
 check "unload removes the devices and the class" gone
 
-# Leave the module as the other tests expect it.
 insmod "$ko" || { echo "# could not reload $ko"; failed=$((failed + 1)); }
+
+# An instance's superblock holds the module, also once lazily unmounted.
+mnt=$(mktemp -d /tmp/mbox-mnt.XXXXXX)
+mounted() {
+	mount -t mbox mbox "$mnt" || return 1
+	rmmod mbox 2>/dev/null
+	rc=$?
+	umount "$mnt"
+	[ $rc -ne 0 ] && [ -e /sys/module/mbox ]
+}
+check "unload is refused while an instance is mounted" mounted
+
+lazy() {
+	mount -t mbox mbox "$mnt" || return 1
+	exec 3<"$mnt/mbox-control"
+	umount -l "$mnt"
+	rmmod mbox 2>/dev/null
+	rc=$?
+	exec 3<&-
+	[ $rc -ne 0 ] && [ -e /sys/module/mbox ] &&
+		! grep -q " $mnt " /proc/self/mountinfo
+}
+check "unload is refused while a lazily unmounted instance has a file open" lazy
+
+# The close ended the last instance: the module unloads and loads again.
+unloads() {
+	[ "$(cat /sys/module/mbox/refcnt)" = 0 ] && rmmod mbox &&
+		[ ! -e /sys/module/mbox ] && ! grep -qw mbox /proc/filesystems &&
+		insmod "$ko" && grep -qw mbox /proc/filesystems
+}
+check "with no instance left the module unloads, and reloads" unloads
+rmdir "$mnt"
+
+# Leave the module as the other tests expect it.
+[ -e /sys/module/mbox ] || insmod "$ko" ||
+	{ echo "# could not reload $ko"; failed=$((failed + 1)); }
 
 [ "$failed" -eq 0 ]

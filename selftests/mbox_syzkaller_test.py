@@ -29,20 +29,12 @@ DEV = "/dev/mbox3"
 
 
 # ---- the header
-CTYPES = {"__u32": 4, "__s32": 4, "__u64": 8, "__aligned_u64": 8}
+CTYPES = {"__u32": 4, "__s32": 4, "__u64": 8, "__aligned_u64": 8, "char": 1}
 IOC_DIR = {"_IO": 0, "_IOW": 1, "_IOR": 2, "_IOWR": 3}
 
 
 def parse_header():
     text = re.sub(r"/\*.*?\*/", "", open(HEADER).read(), flags=re.S)
-    structs = {}
-    for name, body in re.findall(r"struct (\w+) \{(.*?)\};", text, re.S):
-        fields = []
-        for ctype, fname, count in re.findall(
-                r"(\w+)\s+(\w+)(?:\[(\d+)\])?;", body):
-            assert ctype in CTYPES, f"{name}.{fname}: type {ctype}"
-            fields.append((fname, CTYPES[ctype] * int(count or 1)))
-        structs[name] = fields
     consts, ioctls = {}, {}
     for name, value in re.findall(r"#define\s+(\w+)\s+(.+)", text):
         value = value.strip()
@@ -58,6 +50,16 @@ def parse_header():
                 consts[name] = eval(expr, {}, dict(consts))
             except NameError:
                 pass
+    # Array lengths may be constant expressions (char name[MBOX_NAME_MAX + 1]).
+    structs = {}
+    for name, body in re.findall(r"struct (\w+) \{(.*?)\};", text, re.S):
+        fields = []
+        for ctype, fname, count in re.findall(
+                r"(\w+)\s+(\w+)(?:\[([\w\s+]+)\])?;", body):
+            assert ctype in CTYPES, f"{name}.{fname}: type {ctype}"
+            n = eval(count, {}, dict(consts)) if count else 1
+            fields.append((fname, CTYPES[ctype] * n))
+        structs[name] = fields
     for name, (d, nr, sname) in ioctls.items():
         size = sum(w for _, w in structs[sname])
         consts[name] = (d << 30) | (size << 16) | \
@@ -71,6 +73,7 @@ RE_INCLUDE = re.compile(r"^include <[\w/.]+>$")
 RE_RESOURCE = re.compile(r"^resource (\w+)\[(\w+)\](?::\s*[\w, ]+)?$")
 RE_CALL = re.compile(r"^(\w+)(?:\$(\w+))?\((.*)\)(?: (\w+))?$")
 RE_FLAGS = re.compile(r"^(\w+) = (\w+(?:, \w+)*)$")
+RE_STRFLAGS = re.compile(r'^(\w+) = ("[^"]*"(?:, "[^"]*")*)$')
 RE_STRUCT = re.compile(r"^(\w+) \{$")
 RE_FIELD = re.compile(r"^\t(\w+)\t+(.+?)(?:\t+\((in|out|inout)\))?$")
 BUILTIN_4 = {"int32", "pid", "uid", "gid", "fd"}
@@ -125,6 +128,8 @@ def parse_desc():
         m = RE_FLAGS.match(line)
         if m:
             flags[m.group(1)] = m.group(2).split(", ")
+            continue
+        if RE_STRFLAGS.match(line):   # string values: no constant in them
             continue
         m = RE_CALL.match(line)
         assert m, f"{where}: not syzlang: {line!r}"
@@ -197,7 +202,10 @@ def _():
     for call, variant, args, ret, where in calls:
         if call != "ioctl":
             continue
-        assert args[0] == ("fd", "fd_mbox"), where
+        # The control node's commands take its own descriptor.
+        fd_type = "fd_mbox_ctl" if variant.startswith("MBOX_CTL_") \
+            else "fd_mbox"
+        assert args[0] == ("fd", fd_type), where
         cm = re.match(r"^const\[(\w+)\]$", args[1][1])
         assert cm and cm.group(1) == variant.replace("_mbox", ""), where
         described[variant] = (args[2][1], where)
@@ -243,8 +251,9 @@ def _():
 def _():
     described = {v for vals in dflags.values() for v in vals}
     for name in hconsts:
-        if re.match(r"MBOX_(MSG|MODE|ACK|FLUSH|URGENT)_", name) and \
-                "ALL" not in name:
+        # Structure sizes (MBOX_*_SIZE_VER0) share the prefixes: no flags.
+        if re.match(r"MBOX_(MSG|MODE|ACK|FLUSH|URGENT|CREATE)_", name) and \
+                "ALL" not in name and not name.endswith("_SIZE_VER0"):
             assert name in described, f"{name} in no flags set"
     for vals in dflags.values():
         for v in vals:

@@ -12,8 +12,8 @@
 #    or overruns, everything left in its cgroup is killed;
 #  - before each program (and after the last) the VM must be as the first
 #    program found it: the module loaded with the same parameters, no
-#    descriptor open, every mailbox empty with its default limits and
-#    nobody waiting.  If not, the previous program is reported as having
+#    descriptor open, no mbox filesystem instance, every mailbox empty
+#    with its default limits and nobody waiting.  If not, the previous program is reported as having
 #    left the VM dirty (one failure) and the runner restores that state
 #    (reload), so the next program starts clean.
 # Each case's and program's time is printed (# MBOX-TIME), so timeouts can
@@ -57,7 +57,10 @@ dirt() {
 	[ "$(params)" = "$clean_params" ] || echo "the module has other parameters: $(params | $bb tr '\n' ' ')"
 	[ ! -e /sys/module/mbox_kunit ] || echo "mbox_kunit is still loaded"
 	refs=$($bb cat /sys/module/mbox/refcnt)
-	[ "$refs" = 0 ] || echo "$refs references to the module (open descriptors) remain"
+	[ "$refs" = 0 ] || echo "$refs references to the module (open descriptors, instances) remain"
+	inst=/sys/class/mbox/instances
+	[ ! -e "$inst" ] || [ "$($bb cat "$inst")" = 0 ] ||
+		echo "$($bb cat "$inst") mbox filesystem instances remain (mounted, or lazily unmounted with a file open)"
 	for d in /sys/class/mbox/mbox*; do
 		[ -d "$d" ] || continue
 		for a in msgs_queued urgent_queued readers_waiting writers_waiting inflight; do
@@ -72,6 +75,10 @@ dirt() {
 }
 
 restore() {
+	# Instances left mounted hold the module: detach them (their files
+	# went with the program's cgroup).
+	$bb awk '$3 == "mbox" { print $2 }' /proc/self/mounts |
+		while read -r m; do $bb umount -l "$m"; done
 	[ ! -e /sys/module/mbox_kunit ] || $bb rmmod mbox_kunit
 	[ ! -e /sys/module/mbox ] || $bb rmmod mbox
 	# shellcheck disable=SC2086 # the parameters are separate words

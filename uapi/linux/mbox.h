@@ -40,7 +40,9 @@
  *    restarts the write for it (SA_RESTART, SIGSTOP then SIGCONT, the
  *    freezer); a writer signalled over and over can thus be passed.
  *  - Messages belong to the mailbox, not to an open file: they survive the
- *    exit of readers and writers and are freed only at module unload.
+ *    exit of readers and writers and are freed with the mailbox: at module
+ *    unload for /dev/mboxN, at the last close after rm or umount for a
+ *    named one.
  *
  * Ioctl conventions
  *  - Magic 0xBC: free in Documentation/userspace-api/ioctl/ioctl-number.rst
@@ -217,7 +219,7 @@ struct mbox_limits {
  * struct mbox_info - limits and counters of one mailbox (MBOX_IOC_GET_INFO);
  * the same values are under /sys/class/mbox/mboxN/.
  *
- * @index:            N of /dev/mboxN.
+ * @index:            N of /dev/mboxN; a named mailbox's inode number.
  * @msgs_queued, @bytes_queued: normal messages and their payload bytes
  *                    held against max_msgs/max_bytes (a message being copied
  *                    out to a reader still counts until the copy succeeds).
@@ -408,6 +410,75 @@ struct mbox_batch {
 #define MBOX_BATCH_MAX		1024U
 
 /*
+ * The mbox filesystem (mount -t mbox NAME DIR): each mount is an instance
+ * of named mailboxes, created through its node MBOX_CONTROL_NAME.
+ */
+#define MBOX_FS_MAGIC		0x6d626f78	/* "mbox" */
+#define MBOX_NAME_MAX		255
+#define MBOX_CONTROL_NAME	"mbox-control"
+
+/*
+ * struct mbox_create - make a named mailbox (MBOX_CTL_CREATE, on the
+ * instance's MBOX_CONTROL_NAME node only).
+ *
+ * @flags:   MBOX_CREATE_*.
+ * @mode:    permission bits (0..0777, else EINVAL); the umask applies.
+ * @gid:     with MBOX_CREATE_GID, the group, in the caller's user
+ *           namespace (EINVAL if unmapped in the instance's); one the
+ *           caller is not in needs CAP_CHOWN (EPERM).  Else the
+ *           caller's fsgid (the root's group if the root is set-gid).
+ * @max_msg_size, @max_msgs, @max_bytes, @max_urgent: the limits, as in
+ *           struct mbox_limits; 0 takes the module's default.
+ * @max_urgent_bytes: reserved for a later bound on urgent bytes: 0.
+ * @ino (out): the new mailbox's inode number.
+ * @name:    1 to MBOX_NAME_MAX bytes, NUL-terminated within the array
+ *           (else ENAMETOOLONG); empty, "." or ".." or with a '/':
+ *           EINVAL.  Any other byte is allowed.
+ * @reserved, @reserved2: 0.
+ *
+ * The owner is the caller's fsuid.  Creating needs write and search
+ * permission on the instance's root (EACCES) and a writable mount of it
+ * (a read-only one, a bind mount's too: EROFS); an existing name (the
+ * control node's included) is EEXIST, and an instance holding max=
+ * mailboxes (removed ones still open included) is ENOSPC.  On any error
+ * nothing is created.  Like MBOX_IOC_FLUSH, @ino is checked writable
+ * first: EFAULT means nothing was created, unless another thread
+ * unmapped it meanwhile.
+ */
+struct mbox_create {
+	__u32 flags;
+	__u32 mode;
+	__u32 gid;
+	__u32 reserved;
+	__u32 max_msg_size;
+	__u32 max_msgs;
+	__u64 max_bytes;
+	__u32 max_urgent;
+	__u32 reserved2;
+	__u64 max_urgent_bytes;
+	__u64 ino;
+	char name[MBOX_NAME_MAX + 1];
+};
+
+#define MBOX_CREATE_GID		0x1U
+#define MBOX_CREATE_ALL_FLAGS	(MBOX_CREATE_GID)
+
+/*
+ * The first published size of each structure: the smallest _IOC_SIZE() a
+ * command accepts (one below is ENOTTY), whatever the structure's size now.
+ */
+#define MBOX_INFO_SIZE_VER0		96
+#define MBOX_LIMITS_SIZE_VER0		24
+#define MBOX_MSG_HEADER_SIZE_VER0	72
+#define MBOX_MODE_SIZE_VER0		8
+#define MBOX_FLUSH_SIZE_VER0		32
+#define MBOX_URGENT_SIZE_VER0		56
+#define MBOX_ACK_SIZE_VER0		16
+#define MBOX_BATCH_SIZE_VER0		24
+#define MBOX_BATCH_ENTRY_SIZE_VER0	16	/* struct mbox_batch_entry: @entry_size */
+#define MBOX_CREATE_SIZE_VER0		312
+
+/*
  * Commands.  Besides these, FIONREAD gives the number of bytes the next
  * read() needs (header included in header mode), 0 when empty; like
  * MBOX_IOC_PEEK it needs a file open for reading (EBADF), so that writers
@@ -442,5 +513,8 @@ struct mbox_batch {
 #define MBOX_IOC_NACK		_IOW(MBOX_IOC_MAGIC, 0x09, struct mbox_ack)
 #define MBOX_IOC_SEND_BATCH	_IOW(MBOX_IOC_MAGIC, 0x0A, struct mbox_batch)
 #define MBOX_IOC_RECV_BATCH	_IOW(MBOX_IOC_MAGIC, 0x0B, struct mbox_batch)
+
+/* On an instance's control node only; a mailbox's are ENOTTY there. */
+#define MBOX_CTL_CREATE		_IOWR(MBOX_IOC_MAGIC, 0x20, struct mbox_create)
 
 #endif /* _UAPI_LINUX_MBOX_H */
