@@ -317,14 +317,13 @@ static int mbox_create_valid(const struct mbox_create *req,
 	    !strcmp(req->name, ".") || !strcmp(req->name, ".."))
 		return -EINVAL;
 
-	/* No bound on urgent bytes yet: the field must stay 0. */
-	if (req->max_urgent_bytes)
-		return -EINVAL;
 	memset(limits, 0, sizeof(*limits));
 	limits->max_msg_size = req->max_msg_size ?: kmbox_default_max_msg_size;
 	limits->max_msgs = req->max_msgs ?: kmbox_default_max_msgs;
 	limits->max_bytes = req->max_bytes ?: kmbox_default_max_bytes;
 	limits->max_urgent = req->max_urgent ?: kmbox_default_max_urgent;
+	limits->max_urgent_bytes = req->max_urgent_bytes ?:
+				   kmbox_default_max_urgent_bytes;
 	return kmbox_limits_valid(limits);
 }
 

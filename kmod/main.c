@@ -40,6 +40,10 @@ unsigned int kmbox_default_max_urgent = 16;
 module_param_named(max_urgent, kmbox_default_max_urgent, uint, 0444);
 MODULE_PARM_DESC(max_urgent, "Default urgent messages reserved per mailbox (default 16)");
 
+unsigned long kmbox_default_max_urgent_bytes = 1024 * 1024;
+module_param_named(max_urgent_bytes, kmbox_default_max_urgent_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_urgent_bytes, "Default most payload bytes of urgent messages per mailbox (default 1048576)");
+
 static dev_t mbox_devt;
 static struct class *mbox_class;
 static struct mbox **mailboxes;
@@ -118,6 +122,8 @@ static MBOX_INFO_ATTR64(total_dequeued);
 static MBOX_INFO_ATTR64(next_seq);
 static MBOX_INFO_ATTR64(flushed_msgs);
 static MBOX_INFO_ATTR64(flushed_bytes);
+static MBOX_INFO_ATTR64(max_urgent_bytes);
+static MBOX_INFO_ATTR64(urgent_bytes_queued);
 
 static struct attribute *mbox_attrs[] = {
 	&mbox_attr_max_msg_size.dattr.attr,
@@ -135,6 +141,8 @@ static struct attribute *mbox_attrs[] = {
 	&mbox_attr_next_seq.dattr.attr,
 	&mbox_attr_flushed_msgs.dattr.attr,
 	&mbox_attr_flushed_bytes.dattr.attr,
+	&mbox_attr_max_urgent_bytes.dattr.attr,
+	&mbox_attr_urgent_bytes_queued.dattr.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(mbox);
@@ -154,7 +162,12 @@ static int mbox_params_valid(struct mbox_limits *limits)
 		       nr_mailboxes, MBOX_MAX_MAILBOXES);
 		return -EINVAL;
 	}
-	if (kmbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
+	if (kmbox_default_max_urgent_bytes > MBOX_MAX_BYTES_LIMIT) {
+		pr_err("max_urgent_bytes=%lu is out of range: use 1-%llu\n",
+		       kmbox_default_max_urgent_bytes, MBOX_MAX_BYTES_LIMIT);
+		return -EINVAL;
+	}
+		if (kmbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
 		pr_err("max_bytes=%lu is out of range: use max_msg_size-%llu\n",
 		       kmbox_default_max_bytes, MBOX_MAX_BYTES_LIMIT);
 		return -EINVAL;
@@ -164,12 +177,15 @@ static int mbox_params_valid(struct mbox_limits *limits)
 	limits->max_msgs = kmbox_default_max_msgs;
 	limits->max_bytes = kmbox_default_max_bytes;
 	limits->max_urgent = kmbox_default_max_urgent;
+	limits->max_urgent_bytes = kmbox_default_max_urgent_bytes;
 	if (kmbox_limits_valid(limits)) {
-		pr_err("invalid limits max_msg_size=%u max_msgs=%u max_bytes=%lu max_urgent=%u: need 1 <= max_msg_size <= %u, 1 <= max_msgs <= %u, max_msg_size <= max_bytes <= %llu, 1 <= max_urgent <= %u\n",
+		pr_err("invalid limits max_msg_size=%u max_msgs=%u max_bytes=%lu max_urgent=%u max_urgent_bytes=%lu: need 1 <= max_msg_size <= %u, 1 <= max_msgs <= %u, max_msg_size <= max_bytes <= %llu, 1 <= max_urgent <= %u, 1 <= max_urgent_bytes <= %llu\n",
 		       kmbox_default_max_msg_size, kmbox_default_max_msgs,
 		       kmbox_default_max_bytes, kmbox_default_max_urgent,
+		       kmbox_default_max_urgent_bytes,
 		       MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
-		       MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
+		       MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT,
+		       MBOX_MAX_BYTES_LIMIT);
 		return -EINVAL;
 	}
 	return 0;
@@ -280,9 +296,9 @@ static int __init mbox_module_init(void)
 	ret = kmbox_fs_init();
 	if (ret)
 		goto err_devices;
-	pr_info("%u mailboxes, max_msg_size=%u max_msgs=%u max_bytes=%llu max_urgent=%u\n",
+	pr_info("%u mailboxes, max_msg_size=%u max_msgs=%u max_bytes=%llu max_urgent=%u max_urgent_bytes=%llu\n",
 		nr_mailboxes, limits.max_msg_size, limits.max_msgs,
-		limits.max_bytes, limits.max_urgent);
+		limits.max_bytes, limits.max_urgent, limits.max_urgent_bytes);
 	return 0;
 
 err_devices:

@@ -83,6 +83,7 @@ struct mbox {
 	u32 max_msgs;
 	u64 max_bytes;
 	u32 max_urgent;
+	u64 max_urgent_bytes;
 
 	/*
 	 * Charged against the limits: queued messages plus those being
@@ -92,6 +93,7 @@ struct mbox {
 	u32 nr_msgs;
 	u64 nr_bytes;
 	u32 nr_urgent;
+	u64 nr_urgent_bytes;
 	/*
 	 * Messages on the two lists, i.e. readable right now, and bytes.
 	 * The counts are written with WRITE_ONCE: poll and the readers'
@@ -187,6 +189,7 @@ extern unsigned int kmbox_default_max_msg_size;
 extern unsigned int kmbox_default_max_msgs;
 extern unsigned long kmbox_default_max_bytes;
 extern unsigned int kmbox_default_max_urgent;
+extern unsigned long kmbox_default_max_urgent_bytes;
 
 /* msg.c */
 struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);

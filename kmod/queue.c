@@ -35,6 +35,7 @@ void kmbox_init(struct mbox *mb, unsigned int index,
 	mb->max_msgs = limits->max_msgs;
 	mb->max_bytes = limits->max_bytes;
 	mb->max_urgent = limits->max_urgent;
+	mb->max_urgent_bytes = limits->max_urgent_bytes;
 	mb->next_seq = 1;
 	kmbox_msg_cache_init(mb);
 	mb->index = index;
@@ -61,6 +62,14 @@ int kmbox_limits_valid(const struct mbox_limits *l)
 	    l->max_bytes > MBOX_MAX_BYTES_LIMIT)
 		return -EINVAL;
 	if (l->max_urgent < 1 || l->max_urgent > MBOX_MAX_URGENT_LIMIT)
+		return -EINVAL;
+	/*
+	 * Not tied to max_msg_size: a caller built before this limit
+	 * existed can still raise max_msg_size (an empty reserve takes any
+	 * one urgent message, see mbox_urgent_fits_locked()).
+	 */
+	if (l->max_urgent_bytes < 1 ||
+	    l->max_urgent_bytes > MBOX_MAX_BYTES_LIMIT)
 		return -EINVAL;
 	return 0;
 }
@@ -138,6 +147,7 @@ static void mbox_uncharge_locked(struct mbox *mb, struct mbox_msg *msg)
 {
 	if (msg->flags & MBOX_MSG_URGENT) {
 		mb->nr_urgent--;
+		mb->nr_urgent_bytes -= msg->size;
 	} else {
 		mb->nr_msgs--;
 		mb->nr_bytes -= msg->size;
@@ -334,6 +344,7 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 	l.max_bytes = req->max_bytes ?: mb->max_bytes;
 	l.max_urgent = req->max_urgent ?: mb->max_urgent;
 	l.reserved = 0;
+	l.max_urgent_bytes = req->max_urgent_bytes ?: mb->max_urgent_bytes;
 	ret = kmbox_limits_valid(&l);
 	if (!ret) {
 		/* Read by write() (msg.c: max_bytes) without the lock. */
@@ -341,6 +352,7 @@ int kmbox_set_limits(struct mbox *mb, const struct mbox_limits *req)
 		mb->max_msgs = l.max_msgs;
 		WRITE_ONCE(mb->max_bytes, l.max_bytes);
 		mb->max_urgent = l.max_urgent;
+		mb->max_urgent_bytes = l.max_urgent_bytes;
 		served = mbox_serve_writers_locked(mb, &wk);
 	}
 	spin_unlock(&mb->lock);
@@ -363,6 +375,8 @@ void kmbox_get_info(struct mbox *mb, struct mbox_info *info)
 	info->msgs_queued = mb->nr_msgs;
 	info->bytes_queued = mb->nr_bytes;
 	info->urgent_queued = mb->nr_urgent;
+	info->max_urgent_bytes = mb->max_urgent_bytes;
+	info->urgent_bytes_queued = mb->nr_urgent_bytes;
 	info->inflight = mb->nr_inflight;
 	info->total_enqueued = mb->total_enqueued;
 	info->total_dequeued = mb->total_dequeued;
@@ -601,6 +615,7 @@ static void mbox_flush_locked(struct mbox *mb, struct mbox_flushing *f)
 		list_splice_tail_init(&mb->queue, &f->doomed);
 		/* What stays charged is being copied out to a reader. */
 		mb->nr_urgent -= mb->nr_urgent_ready;
+		mb->nr_urgent_bytes -= mb->urgent_ready_bytes;
 		mb->nr_msgs -= mb->nr_ready;
 		mb->nr_bytes -= mb->ready_bytes;
 		WRITE_ONCE(mb->nr_urgent_ready, 0);
@@ -668,24 +683,36 @@ int kmbox_flush(struct mbox *mb, const struct mbox_flush_sel *sel,
 }
 
 /*
- * How many queued urgent messages @sel would flush: a walk of at most
- * MBOX_MAX_URGENT_LIMIT messages, in seq order.
+ * Whether an urgent message of @size bytes fits the reserve once @sel (if
+ * not NULL) has flushed what it selects of the urgent list: a walk of at
+ * most MBOX_MAX_URGENT_LIMIT messages, in seq order.  Leased urgent
+ * messages and those being copied out hold their place.  An empty reserve
+ * takes any one message, so max_urgent_bytes below max_msg_size never
+ * refuses every urgent message.
  */
-static u32 mbox_urgent_selected_locked(struct mbox *mb,
-				       const struct mbox_flush_sel *sel)
+static bool mbox_urgent_fits_locked(struct mbox *mb,
+				    const struct mbox_flush_sel *sel,
+				    size_t size)
 {
+	u32 n = mb->nr_urgent;
+	u64 bytes = mb->nr_urgent_bytes;
 	struct mbox_msg *msg;
-	u32 n = 0;
 
-	if (!sel)
-		return 0;
-	list_for_each_entry(msg, &mb->urgent, node) {
-		if ((sel->flags & MBOX_FLUSH_UP_TO_SEQ) &&
-		    msg->seq > sel->up_to_seq)
-			break;
-		n += mbox_flush_selects(sel, msg);
+	lockdep_assert_held(&mb->lock);
+	if (sel) {
+		list_for_each_entry(msg, &mb->urgent, node) {
+			if ((sel->flags & MBOX_FLUSH_UP_TO_SEQ) &&
+			    msg->seq > sel->up_to_seq)
+				break;
+			if (mbox_flush_selects(sel, msg)) {
+				n--;
+				bytes -= msg->size;
+			}
+		}
 	}
-	return n;
+	if (!n)
+		return true;
+	return n < mb->max_urgent && bytes + size <= mb->max_urgent_bytes;
 }
 
 /*
@@ -724,10 +751,10 @@ int kmbox_enqueue_urgent(struct mbox *mb, struct mbox_msg *msg,
 	 * All or nothing: without room for the message even after the
 	 * flush (leased urgent messages hold theirs), flush nothing either.
 	 */
-	if (mb->nr_urgent - mbox_urgent_selected_locked(mb, sel) <
-	    mb->max_urgent) {
+	if (mbox_urgent_fits_locked(mb, sel, msg->size)) {
 		msg->flags |= MBOX_MSG_URGENT;
 		mb->nr_urgent++;
+		mb->nr_urgent_bytes += msg->size;
 		if (sel)
 			mbox_flush_locked(mb, &f);
 		mbox_publish_locked(mb, msg);

@@ -685,6 +685,7 @@ TEST_F(fs, create_makes_a_char_node)
 	ASSERT_EQ((__u32)st.st_ino, info.index);
 	ASSERT_EQ(mbox_param("max_msg_size"), info.max_msg_size);
 	ASSERT_EQ(mbox_param("max_urgent"), info.max_urgent);
+	ASSERT_EQ(mbox_param("max_urgent_bytes"), info.max_urgent_bytes);
 	ASSERT_EQ(2, read(fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, memcmp(buf, "hi", 2));
 	close(fd);
@@ -695,6 +696,7 @@ TEST_F(fs, create_makes_a_char_node)
 	req.max_msgs = 3;
 	req.max_bytes = 1000;
 	req.max_urgent = 4;
+	req.max_urgent_bytes = 150;
 	ASSERT_EQ(0, ioctl(ctl, MBOX_CTL_CREATE, &req));
 	ASSERT_EQ(0, stat_in(self->a, "small", &st2));
 	ASSERT_NE(st.st_ino, st2.st_ino);
@@ -706,6 +708,7 @@ TEST_F(fs, create_makes_a_char_node)
 	ASSERT_EQ(3, info.max_msgs);
 	ASSERT_EQ(1000, info.max_bytes);
 	ASSERT_EQ(4, info.max_urgent);
+	ASSERT_EQ(150, info.max_urgent_bytes);
 	ASSERT_EQ(-1, write(fd, buf, 101));
 	ASSERT_EQ(EMSGSIZE, errno);
 	/* The shell's way: echo hi > NAME opens with O_CREAT|O_TRUNC. */
@@ -789,7 +792,7 @@ TEST_F(fs, create_errors_create_nothing)
 	req.reserved2 = 1;
 	CREATE_FAILS(EINVAL);
 	create_req(&req, "x", 0600);
-	req.max_urgent_bytes = 1;
+	req.max_urgent_bytes = MBOX_MAX_BYTES_LIMIT + 1;
 	CREATE_FAILS(EINVAL);
 	create_req(&req, "x", 0600);
 	req.max_msg_size = 4096;

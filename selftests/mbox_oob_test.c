@@ -461,6 +461,108 @@ TEST_F(oob, urgent_reserve_full_flushes_nothing)
 	ASSERT_EQ(3, mbox_queued(self->fd));
 }
 
+static int send_urgent_len(int fd, size_t len, uint32_t flags,
+			   struct mbox_urgent *out)
+{
+	static char payload[4096];
+
+	memset(payload, 'u', sizeof(payload));
+	memset(out, 0, sizeof(*out));
+	out->buf = (uintptr_t)payload;
+	out->len = len;
+	out->flags = flags;
+	return ioctl(fd, MBOX_IOC_SEND_URGENT, out);
+}
+
+/* The reserve's bytes are bounded too, whatever max_urgent allows. */
+TEST_F(oob, urgent_bytes_are_bounded)
+{
+	struct mbox_limits lim = { .max_urgent = 100, .max_urgent_bytes = 250 };
+	struct mbox_info info;
+	struct mbox_urgent u;
+	char buf[4096];
+
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SET_LIMITS, &lim));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(250, info.max_urgent_bytes);
+	ASSERT_EQ(250, mbox_read_sysfs("/sys/class/mbox/mbox0/max_urgent_bytes"));
+	ASSERT_EQ(0, send_urgent_len(self->fd, 100, 0, &u));
+	ASSERT_EQ(0, send_urgent_len(self->fd, 100, 0, &u));
+	/* 200 + 51 > 250: refused, nothing queued; 50 fits exactly. */
+	ASSERT_EQ(-1, send_urgent_len(self->fd, 51, 0, &u));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(2, info.urgent_queued);
+	ASSERT_EQ(200, info.urgent_bytes_queued);
+	ASSERT_EQ(200, mbox_read_sysfs("/sys/class/mbox/mbox0/urgent_bytes_queued"));
+	ASSERT_EQ(0, send_urgent_len(self->fd, 50, 0, &u));
+	ASSERT_EQ(-1, send_urgent_len(self->fd, 1, 0, &u));
+	ASSERT_EQ(EAGAIN, errno);
+	/* A read gives its bytes back. */
+	ASSERT_EQ(100, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(150, info.urgent_bytes_queued);
+	ASSERT_EQ(0, send_urgent_len(self->fd, 100, 0, &u));
+	/* A flush gives back what it removes. */
+	ASSERT_EQ(0, do_flush(self->fd, 0, 0, &(struct mbox_flush){ 0 }));
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(0, info.urgent_queued);
+	ASSERT_EQ(0, info.urgent_bytes_queued);
+}
+
+/*
+ * An empty reserve takes one message larger than max_urgent_bytes (up to
+ * max_msg_size), so lowering the bound never silences urgent messages.
+ */
+TEST_F(oob, empty_urgent_reserve_takes_one_large_message)
+{
+	struct mbox_limits lim = { .max_urgent_bytes = 10 };
+	struct mbox_info info;
+	struct mbox_urgent u;
+	char buf[4096];
+
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SET_LIMITS, &lim));
+	ASSERT_EQ(0, send_urgent_len(self->fd, 4000, 0, &u));
+	ASSERT_EQ(-1, send_urgent_len(self->fd, 1, 0, &u));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(4000, info.urgent_bytes_queued);
+	ASSERT_EQ(4000, read(self->fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, send_urgent_len(self->fd, 10, 0, &u));
+}
+
+/* A flush that frees the bytes an urgent message needs lets it in. */
+TEST_F(oob, urgent_flush_frees_urgent_bytes_first)
+{
+	struct mbox_limits lim = { .max_urgent_bytes = 300 };
+	struct mbox_info info;
+	struct mbox_urgent u;
+
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SET_LIMITS, &lim));
+	ASSERT_EQ(0, send_urgent_len(self->fd, 200, 0, &u));
+	ASSERT_EQ(-1, send_urgent_len(self->fd, 200, 0, &u));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, send_urgent_len(self->fd, 200, MBOX_URGENT_FLUSH, &u));
+	ASSERT_EQ(1, u.flushed_msgs);
+	ASSERT_EQ(200, u.flushed_bytes);
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(1, info.urgent_queued);
+	ASSERT_EQ(200, info.urgent_bytes_queued);
+}
+
+TEST_F(oob, urgent_bytes_limit_is_checked)
+{
+	struct mbox_limits lim = { .max_urgent_bytes = MBOX_MAX_BYTES_LIMIT + 1 };
+	struct mbox_info info;
+
+	ASSERT_EQ(-1, ioctl(self->fd, MBOX_IOC_SET_LIMITS, &lim));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, mbox_info(self->fd, &info));
+	ASSERT_EQ(mbox_param("max_urgent_bytes"), info.max_urgent_bytes);
+	lim.max_urgent_bytes = MBOX_MAX_BYTES_LIMIT;
+	ASSERT_EQ(0, ioctl(self->fd, MBOX_IOC_SET_LIMITS, &lim));
+}
+
 TEST_F(oob, urgent_rejects_bad_arguments)
 {
 	struct mbox_urgent u;

@@ -291,7 +291,7 @@ def _():
                 raise AssertionError(f"{name} succeeded")
             except OSError as e:
                 assert e.errno == errno.EINVAL, (name, e)
-        limits = struct.pack("<IIQII", 0, 0, 0, 0, 0)
+        limits = struct.pack("<IIQIIQ", 0, 0, 0, 0, 0, 0)
         fcntl.ioctl(fd, hconsts["MBOX_IOC_SET_LIMITS"], limits)
         n = struct.unpack("<i", fcntl.ioctl(fd, dconsts["FIONREAD"],
                                              bytes(4)))[0]

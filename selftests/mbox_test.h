@@ -64,6 +64,7 @@ static inline int mbox_reset(int fd)
 		.max_msgs = mbox_param("max_msgs"),
 		.max_bytes = mbox_param("max_bytes"),
 		.max_urgent = mbox_param("max_urgent"),
+		.max_urgent_bytes = mbox_param("max_urgent_bytes"),
 	};
 
 	if (ioctl(fd, MBOX_IOC_SET_LIMITS, &lim))

@@ -199,8 +199,14 @@ struct mbox_ack {
  *   1 <= max_msgs <= MBOX_MAX_MSGS_LIMIT,
  *   max_msg_size <= max_bytes <= MBOX_MAX_BYTES_LIMIT,
  *   1 <= max_urgent <= MBOX_MAX_URGENT_LIMIT,
+ *   1 <= max_urgent_bytes <= MBOX_MAX_BYTES_LIMIT,
  * else EINVAL and nothing changes.  Lowering a limit below what is queued
  * loses nothing: writers wait until readers drain the mailbox.
+ *
+ * @max_urgent_bytes bounds the payload bytes urgent messages hold, as
+ * @max_bytes does for normal ones; an empty urgent reserve still takes one
+ * message of up to @max_msg_size.  New in the second version of the
+ * structure (32 bytes); a caller of the first (24) leaves it unchanged.
  */
 struct mbox_limits {
 	__u32 max_msg_size;
@@ -208,6 +214,7 @@ struct mbox_limits {
 	__u64 max_bytes;
 	__u32 max_urgent;
 	__u32 reserved;
+	__u64 max_urgent_bytes;
 };
 
 #define MBOX_MAX_MSG_SIZE_LIMIT	0x400000U
@@ -224,6 +231,8 @@ struct mbox_limits {
  *                    held against max_msgs/max_bytes (a message being copied
  *                    out to a reader still counts until the copy succeeds).
  * @urgent_queued:    urgent messages held against max_urgent.
+ * @urgent_bytes_queued: their payload bytes, held against
+ *                    max_urgent_bytes.
  * @readers_waiting, @writers_waiting: tasks blocked in read() or write().
  * @inflight:         messages leased to readers in ack mode (included in
  *                    @msgs_queued or @urgent_queued).
@@ -249,6 +258,9 @@ struct mbox_info {
 	__u64 next_seq;
 	__u64 flushed_msgs;
 	__u64 flushed_bytes;
+	/* Second version (112 bytes): a caller of the first gets 96. */
+	__u64 max_urgent_bytes;
+	__u64 urgent_bytes_queued;
 };
 
 /*
@@ -308,9 +320,9 @@ struct mbox_flush {
  * size rules (len 0: EINVAL here, since an urgent message must say
  * something; len > max_msg_size: EMSGSIZE).  Urgent messages are delivered
  * before every normal message, FIFO among themselves, carry
- * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages, not
- * max_msgs/max_bytes: they get through when the normal queue is full.  The
- * reserve full: EAGAIN (an urgent send never waits for room), and then the
+ * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages and
+ * max_urgent_bytes bytes, not max_msgs/max_bytes: they get through when
+ * the normal queue is full.  The reserve full: EAGAIN (an urgent send never waits for room), and then the
  * flush below does not happen either.  With MBOX_URGENT_FLUSH it may wait
  * for another flush in progress, as MBOX_IOC_FLUSH does (EINTR on a
  * signal; EAGAIN on an O_NONBLOCK file; nothing sent or flushed).
@@ -427,9 +439,9 @@ struct mbox_batch {
  *           namespace (EINVAL if unmapped in the instance's); one the
  *           caller is not in needs CAP_CHOWN (EPERM).  Else the
  *           caller's fsgid (the root's group if the root is set-gid).
- * @max_msg_size, @max_msgs, @max_bytes, @max_urgent: the limits, as in
- *           struct mbox_limits; 0 takes the module's default.
- * @max_urgent_bytes: reserved for a later bound on urgent bytes: 0.
+ * @max_msg_size, @max_msgs, @max_bytes, @max_urgent, @max_urgent_bytes:
+ *           the limits, as in struct mbox_limits; 0 takes the module's
+ *           default.
  * @ino (out): the new mailbox's inode number.
  * @name:    1 to MBOX_NAME_MAX bytes, NUL-terminated within the array
  *           (else ENAMETOOLONG); empty, "." or ".." or with a '/':
