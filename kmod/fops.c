@@ -59,6 +59,8 @@ static int mbox_release(struct inode *inode, struct file *file)
 
 	if (mf->leases.nr)
 		kmbox_unlease(mf->mb, &mf->leases, U64_MAX, true);
+	if (mf->wr_quota)
+		kmbox_quota_user_put(mf->wr_quota);
 	kfree(mf);
 	return 0;
 }
@@ -133,6 +135,56 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
+ * The quota entry of the writer, current's euid (the uid a message is
+ * stamped with), with a reference for the caller.  The file keeps the
+ * first one it looks up, so a writer that keeps its euid looks up nothing.
+ */
+static struct mbox_quota_user *mbox_writer_quota(struct mbox_file *mf)
+{
+	struct mbox_quota_user *u = READ_ONCE(mf->wr_quota);
+	kuid_t uid = current_euid();
+
+	if (likely(u && uid_eq(kmbox_quota_user_uid(u), uid))) {
+		kmbox_quota_user_hold(u);
+		return u;
+	}
+	u = kmbox_quota_user_get(mf->mb->quota, uid);
+	if (!IS_ERR(u) && !READ_ONCE(mf->wr_quota)) {
+		kmbox_quota_user_hold(u);
+		if (cmpxchg(&mf->wr_quota, NULL, u))
+			kmbox_quota_user_put(u);
+	}
+	return u;
+}
+
+/*
+ * Charge a message of @size bytes to its writer's quota before it is
+ * allocated: the entry charged, to be stored in the message, or
+ * ERR_PTR(-EDQUOT) (or -ENOMEM) and nothing charged.  Never a wait: the
+ * bytes that would make room may sit in mailboxes nobody reads.
+ */
+static struct mbox_quota_user *mbox_charge(struct mbox_file *mf, size_t size)
+{
+	struct mbox_quota_user *u = mbox_writer_quota(mf);
+	int ret;
+
+	if (IS_ERR(u))
+		return u;
+	ret = kmbox_quota_charge(u, 0, (u64)size + MBOX_MSG_CHARGE);
+	if (ret) {
+		kmbox_quota_user_put(u);
+		return ERR_PTR(ret);
+	}
+	return u;
+}
+
+static void mbox_uncharge(struct mbox_quota_user *u, size_t size)
+{
+	kmbox_quota_uncharge(u, 0, (u64)size + MBOX_MSG_CHARGE);
+	kmbox_quota_user_put(u);
+}
+
+/*
  * One message from @from, as write() takes it: by write_iter and by each
  * entry of MBOX_IOC_SEND_BATCH.
  */
@@ -142,6 +194,7 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 	struct mbox_file *mf = file->private_data;
 	struct mbox *mb = mf->mb;
 	size_t len = iov_iter_count(from);
+	struct mbox_quota_user *charged;
 	struct mbox_msg *msg;
 	int ret;
 
@@ -149,11 +202,18 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 		return 0;
 	if (len > READ_ONCE(mb->max_msg_size))
 		return -EMSGSIZE;
+	charged = mbox_charge(mf, len);
+	if (IS_ERR(charged))
+		return PTR_ERR(charged);
 
 	/* Allocate (or reuse the spare) and copy in before taking the lock. */
 	msg = kmbox_msg_get(mb, len, nonblock);
-	if (!msg)
+	if (!msg) {
+		mbox_uncharge(charged, len);
 		return -ENOMEM;
+	}
+	/* From here the message's release uncharges it. */
+	msg->charged = charged;
 	if (!kmbox_msg_copy_in(msg, from)) {
 		ret = -EFAULT;
 		goto out_free;
@@ -377,6 +437,7 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	struct mbox_urgent req;
 	struct mbox_flush_sel sel;
 	struct mbox_flush result = { 0 };
+	struct mbox_quota_user *charged;
 	struct mbox_msg *msg;
 	bool do_flush;
 	int ret;
@@ -407,9 +468,15 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	if (ret)
 		return ret;
 
+	charged = mbox_charge(file->private_data, req.len);
+	if (IS_ERR(charged))
+		return PTR_ERR(charged);
 	msg = kmbox_msg_alloc(req.len, file->f_flags & O_NONBLOCK);
-	if (!msg)
+	if (!msg) {
+		mbox_uncharge(charged, req.len);
 		return -ENOMEM;
+	}
+	msg->charged = charged;
 	if (copy_from_user(msg->data, u64_to_user_ptr(req.buf), req.len)) {
 		ret = -EFAULT;
 		goto out_free;

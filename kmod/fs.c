@@ -32,12 +32,13 @@
 #define MBOX_FS_MAX_LIMIT	1048576U
 #define MBOX_FS_MAX_DEFAULT	1024U
 /*
- * Per-user quotas in one instance (user_max=, user_bytes=): an instance
- * may only lower them.  The module parameters of the quota step will
- * replace these ceilings, which are also the defaults.
+ * Per-user quotas in one instance (user_max=, user_bytes=; quota.c).  The
+ * module's own quotas apply on top, so a mounter may set these higher
+ * than those without getting more.
  */
-#define MBOX_FS_USER_MAX_LIMIT		256U
-#define MBOX_FS_USER_BYTES_LIMIT	(32ULL << 20)
+#define MBOX_FS_USER_MAX_DEFAULT	256U
+#define MBOX_FS_USER_BYTES_DEFAULT	(32ULL << 20)
+#define MBOX_FS_USER_BYTES_LIMIT	(1ULL << 40)
 #define MBOX_FS_MODE_DEFAULT	01775
 
 #define MBOX_FS_ROOT_INO	1
@@ -69,6 +70,13 @@ struct mbox_fs_info {
 	unsigned int given;	/* BIT(MBOX_OPT_*) of mode, uid, gid at mount */
 	struct dentry *control;
 	atomic_t nr_mailboxes;	/* live, removed-but-open included */
+	/*
+	 * Per-user quotas (limits user_max, user_bytes), under the module's.
+	 * Every message and mailbox charged to it is freed before kill_sb
+	 * frees it: each is reachable only through an inode of this
+	 * instance, or through a file that holds one.
+	 */
+	struct mbox_quota quota;
 };
 
 /* The options given to one mount or remount. */
@@ -103,14 +111,17 @@ static inline struct mbox_fs_info *mbox_fs_sb(const struct super_block *sb)
 
 /*
  * A byte count with an optional K, M or G, as memparse() reads it, but
- * refused when it does not fit 64 bits: memparse() wraps silently.
+ * refused when it does not fit 64 bits: memparse() wraps silently.  One
+ * trailing newline is allowed (a module parameter written with echo).
  */
-static int mbox_fs_parse_bytes(const char *s, u64 *bytes)
+int kmbox_parse_bytes(const char *s, u64 *bytes)
 {
 	size_t len = strlen(s);
 	unsigned int shift = 0;
 	char digits[24];
 
+	if (len && s[len - 1] == '\n')
+		len--;
 	if (len) {
 		switch (s[len - 1]) {
 		case 'G': case 'g':
@@ -157,14 +168,13 @@ static int mbox_fs_parse_param(struct fs_context *fc,
 		ctx->opts.max = result.uint_32;
 		break;
 	case MBOX_OPT_USER_MAX:
-		if (result.uint_32 < 1 ||
-		    result.uint_32 > MBOX_FS_USER_MAX_LIMIT)
+		if (result.uint_32 < 1 || result.uint_32 > MBOX_FS_MAX_LIMIT)
 			return invalfc(fc, "user_max=%u: use 1-%u",
-				       result.uint_32, MBOX_FS_USER_MAX_LIMIT);
+				       result.uint_32, MBOX_FS_MAX_LIMIT);
 		ctx->opts.user_max = result.uint_32;
 		break;
 	case MBOX_OPT_USER_BYTES:
-		if (mbox_fs_parse_bytes(param->string, &bytes) || bytes < 1 ||
+		if (kmbox_parse_bytes(param->string, &bytes) || bytes < 1 ||
 		    bytes > MBOX_FS_USER_BYTES_LIMIT)
 			return invalfc(fc, "user_bytes=%s: use 1-%llu (K, M, G allowed)",
 				       param->string, MBOX_FS_USER_BYTES_LIMIT);
@@ -223,9 +233,9 @@ static int mbox_fs_show_options(struct seq_file *seq, struct dentry *root)
 
 	if (max != MBOX_FS_MAX_DEFAULT)
 		seq_printf(seq, ",max=%u", max);
-	if (user_max != MBOX_FS_USER_MAX_LIMIT)
+	if (user_max != MBOX_FS_USER_MAX_DEFAULT)
 		seq_printf(seq, ",user_max=%u", user_max);
-	if (user_bytes != MBOX_FS_USER_BYTES_LIMIT)
+	if (user_bytes != MBOX_FS_USER_BYTES_DEFAULT)
 		seq_printf(seq, ",user_bytes=%llu", user_bytes);
 	if (fsi->given & BIT(MBOX_OPT_MODE))
 		seq_printf(seq, ",mode=%o", fsi->opts.mode);
@@ -251,6 +261,8 @@ static void mbox_fs_evict_inode(struct inode *inode)
 	if (!mb)
 		return;
 	kmbox_destroy(mb);
+	kmbox_quota_uncharge(mb->owner, 1, 0);
+	kmbox_quota_user_put(mb->owner);
 	kfree(mb);
 	atomic_dec(&mbox_fs_sb(inode->i_sb)->nr_mailboxes);
 }
@@ -381,6 +393,8 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	struct mbox_create __user *ureq = (void __user *)arg;
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct inode *root = d_inode(sb->s_root);
+	struct mbox_fs_info *fsi = mbox_fs_sb(sb);
+	struct mbox_quota_user *owner;
 	struct mbox_limits limits;
 	struct mbox_create req;
 	struct inode *inode;
@@ -408,14 +422,21 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	if (put_user(0ULL, &ureq->ino))
 		return -EFAULT;
 
+	/* The owner's quota of mailboxes, in this instance and in all. */
+	owner = kmbox_quota_user_get(&fsi->quota, current_fsuid());
+	if (IS_ERR(owner))
+		return PTR_ERR(owner);
+	ret = kmbox_quota_charge(owner, 1, 0);
+	if (ret)
+		goto err_put_owner;
+
+	ret = -ENOMEM;
 	mb = kzalloc(sizeof(*mb), GFP_KERNEL_ACCOUNT);
 	if (!mb)
-		return -ENOMEM;
+		goto err_uncharge;
 	inode = new_inode(sb);
-	if (!inode) {
-		ret = -ENOMEM;
+	if (!inode)
 		goto err_free;
-	}
 	/* get_next_ino() wraps: never the root's or the control node's. */
 	do {
 		inode->i_ino = get_next_ino();
@@ -432,6 +453,9 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	inode->i_mtime = inode->i_atime;
 	inode->i_ctime = inode->i_atime;
 	kmbox_init(mb, inode->i_ino, &limits);
+	mb->quota = &fsi->quota;
+	/* Uncharged at the evict, or below. */
+	mb->owner = owner;
 	inode->i_private = mb;
 
 	/*
@@ -469,6 +493,10 @@ err_iput:
 	kmbox_destroy(mb);
 err_free:
 	kfree(mb);
+err_uncharge:
+	kmbox_quota_uncharge(owner, 1, 0);
+err_put_owner:
+	kmbox_quota_user_put(owner);
 	return ret;
 }
 
@@ -548,6 +576,8 @@ static int mbox_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	fsi->opts = ctx->opts;
 	fsi->given = ctx->seen;
 	atomic_set(&fsi->nr_mailboxes, 0);
+	kmbox_quota_init(&fsi->quota, &kmbox_module_quota, fsi->opts.user_max,
+			 fsi->opts.user_bytes);
 	sb->s_fs_info = fsi;
 	atomic_inc(&mbox_fs_instances);
 
@@ -592,10 +622,14 @@ static int mbox_fs_reconfigure(struct fs_context *fc)
 
 	if (ctx->seen & BIT(MBOX_OPT_MAX))
 		WRITE_ONCE(fsi->opts.max, ctx->opts.max);
-	if (ctx->seen & BIT(MBOX_OPT_USER_MAX))
+	if (ctx->seen & BIT(MBOX_OPT_USER_MAX)) {
 		WRITE_ONCE(fsi->opts.user_max, ctx->opts.user_max);
-	if (ctx->seen & BIT(MBOX_OPT_USER_BYTES))
+		WRITE_ONCE(fsi->quota.max_mailboxes, ctx->opts.user_max);
+	}
+	if (ctx->seen & BIT(MBOX_OPT_USER_BYTES)) {
 		WRITE_ONCE(fsi->opts.user_bytes, ctx->opts.user_bytes);
+		WRITE_ONCE(fsi->quota.max_bytes, ctx->opts.user_bytes);
+	}
 	return 0;
 }
 
@@ -619,8 +653,8 @@ static int mbox_fs_init_fs_context(struct fs_context *fc)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->opts.max = MBOX_FS_MAX_DEFAULT;
-	ctx->opts.user_max = MBOX_FS_USER_MAX_LIMIT;
-	ctx->opts.user_bytes = MBOX_FS_USER_BYTES_LIMIT;
+	ctx->opts.user_max = MBOX_FS_USER_MAX_DEFAULT;
+	ctx->opts.user_bytes = MBOX_FS_USER_BYTES_DEFAULT;
 	ctx->opts.mode = MBOX_FS_MODE_DEFAULT;
 	/* The mounter owns the root unless uid= or gid= say otherwise. */
 	ctx->opts.uid = fc->cred->fsuid;
@@ -638,6 +672,7 @@ static void mbox_fs_kill_sb(struct super_block *sb)
 	kill_litter_super(sb);
 	if (!fsi)
 		return;
+	kmbox_quota_destroy(&fsi->quota);
 	kfree(fsi);
 	atomic_dec(&mbox_fs_instances);
 }

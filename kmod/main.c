@@ -10,6 +10,7 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/kdev_t.h>
+#include <linux/kstrtox.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -43,6 +44,64 @@ MODULE_PARM_DESC(max_urgent, "Default urgent messages reserved per mailbox (defa
 unsigned long kmbox_default_max_urgent_bytes = 1024 * 1024;
 module_param_named(max_urgent_bytes, kmbox_default_max_urgent_bytes, ulong, 0444);
 MODULE_PARM_DESC(max_urgent_bytes, "Default most payload bytes of urgent messages per mailbox (default 1048576)");
+
+/*
+ * The module's per-user quotas (quota.c), which also cap every instance's:
+ * root may change them at run time; charges made stay.
+ */
+static int mbox_param_set_user_mailboxes(const char *val,
+					 const struct kernel_param *kp)
+{
+	u32 n;
+	int ret = kstrtou32(val, 0, &n);
+
+	if (ret)
+		return ret;
+	if (n < 1)
+		return -EINVAL;
+	WRITE_ONCE(kmbox_module_quota.max_mailboxes, n);
+	return 0;
+}
+
+static int mbox_param_get_user_mailboxes(char *buf,
+					 const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(kmbox_module_quota.max_mailboxes));
+}
+
+static const struct kernel_param_ops mbox_user_mailboxes_ops = {
+	.set = mbox_param_set_user_mailboxes,
+	.get = mbox_param_get_user_mailboxes,
+};
+module_param_cb(user_mailboxes, &mbox_user_mailboxes_ops, NULL, 0644);
+MODULE_PARM_DESC(user_mailboxes, "Named mailboxes one user may have created, in all instances together, at least 1 (default 1024)");
+
+static int mbox_param_set_user_bytes(const char *val,
+				     const struct kernel_param *kp)
+{
+	u64 n;
+	int ret = kmbox_parse_bytes(val, &n);
+
+	if (ret)
+		return ret;
+	if (n < 1)
+		return -EINVAL;
+	WRITE_ONCE(kmbox_module_quota.max_bytes, n);
+	return 0;
+}
+
+static int mbox_param_get_user_bytes(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(kmbox_module_quota.max_bytes));
+}
+
+static const struct kernel_param_ops mbox_user_bytes_ops = {
+	.set = mbox_param_set_user_bytes,
+	.get = mbox_param_get_user_bytes,
+};
+module_param_cb(user_bytes, &mbox_user_bytes_ops, NULL, 0644);
+MODULE_PARM_DESC(user_bytes, "Bytes one user's queued messages may hold in all mailboxes together, each message its payload + 128; K, M, G allowed, at least 1 (default 64M)");
 
 static dev_t mbox_devt;
 static struct class *mbox_class;
@@ -227,6 +286,7 @@ static int mbox_add_device(unsigned int index,
 	if (!mb)
 		return -ENOMEM;
 	kmbox_init(mb, index, limits);
+	mb->quota = &kmbox_module_quota;
 	/* Before cdev_add() publishes the minor to open(). */
 	mailboxes[index] = mb;
 
@@ -321,6 +381,7 @@ static void __exit mbox_module_exit(void)
 {
 	kmbox_fs_exit();
 	mbox_remove_devices(nr_mailboxes);
+	kmbox_quota_destroy(&kmbox_module_quota);
 	class_remove_file(mbox_class, &class_attr_instances);
 	class_destroy(mbox_class);
 	unregister_chrdev_region(mbox_devt, nr_mailboxes);

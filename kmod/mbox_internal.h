@@ -9,6 +9,7 @@
 #include <linux/atomic.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -22,6 +23,30 @@ struct iov_iter;
 struct mbox_frag;
 struct pid;
 struct mbox_flushing;
+struct mbox_quota_user;
+
+/*
+ * Per-user quotas (quota.c): the module's set, and one per instance of
+ * the filesystem whose users are also charged to the module's.  The
+ * limits change at run time (module parameters, remount): READ_ONCE.
+ */
+struct mbox_quota {
+	spinlock_t lock;		/* @users */
+	DECLARE_HASHTABLE(users, 6);
+	struct mbox_quota *parent;
+	u32 max_mailboxes;
+	u64 max_bytes;
+};
+
+/*
+ * What a queued message costs its writer's quota besides its payload:
+ * its struct mbox_msg, allocated from kmalloc-128 (msg.c checks it fits).
+ */
+#define MBOX_MSG_CHARGE		128
+
+/* The module's per-user quotas by default (parameters user_*). */
+#define MBOX_USER_MAILBOXES_DEFAULT	1024U
+#define MBOX_USER_BYTES_DEFAULT		(64ULL << 20)
 
 /*
  * One message.  The sender's identity and the payload are fixed before it
@@ -55,6 +80,12 @@ struct mbox_msg {
 	bool flushed;
 	char *data;
 	struct mbox_frag *frag;
+	/*
+	 * The writer's quota entry, charged @size + MBOX_MSG_CHARGE bytes
+	 * from write() until the message is freed or recycled (msg.c).
+	 * NULL for a message never charged (KUnit) and for every spare.
+	 */
+	struct mbox_quota_user *charged;
 };
 
 /* Spare messages a mailbox keeps: a 16-entry batch's worth. */
@@ -152,6 +183,10 @@ struct mbox {
 	atomic_t readers_waiting;
 
 	unsigned int index;
+	/* The quota set writes are charged to; NULL: none (KUnit). */
+	struct mbox_quota *quota;
+	/* A named mailbox's creator, charged one mailbox until the evict. */
+	struct mbox_quota_user *owner;
 	/*
 	 * Allocated and released by the kernel, not embedded: their release
 	 * may come after the module is gone (main.c, "Lifetimes").
@@ -181,6 +216,12 @@ struct mbox_file {
 	 * 1 byte) would not block.  READ_ONCE/WRITE_ONCE, no lock.
 	 */
 	u32 wr_want;
+	/*
+	 * The quota entry of the last euid that wrote through this file,
+	 * so that a write does not look it up (fops.c); set once with
+	 * cmpxchg(), released at close.
+	 */
+	struct mbox_quota_user *wr_quota;
 	struct mbox_leases leases;
 };
 
@@ -190,6 +231,18 @@ extern unsigned int kmbox_default_max_msgs;
 extern unsigned long kmbox_default_max_bytes;
 extern unsigned int kmbox_default_max_urgent;
 extern unsigned long kmbox_default_max_urgent_bytes;
+
+/* quota.c */
+extern struct mbox_quota kmbox_module_quota;
+void kmbox_quota_init(struct mbox_quota *q, struct mbox_quota *parent,
+		      u32 max_mailboxes, u64 max_bytes);
+void kmbox_quota_destroy(struct mbox_quota *q);
+struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid);
+void kmbox_quota_user_hold(struct mbox_quota_user *u);
+void kmbox_quota_user_put(struct mbox_quota_user *u);
+kuid_t kmbox_quota_user_uid(const struct mbox_quota_user *u);
+int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes);
+void kmbox_quota_uncharge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes);
 
 /* msg.c */
 struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);
@@ -253,6 +306,7 @@ extern const struct file_operations kmbox_fops;
 extern const struct file_operations kmbox_named_fops;
 
 /* fs.c */
+int kmbox_parse_bytes(const char *s, u64 *bytes);
 int kmbox_fs_init(void);
 void kmbox_fs_exit(void);
 unsigned int kmbox_fs_instances(void);

@@ -341,6 +341,8 @@ static void mbox_msg_put_payload(struct mbox *mb, struct mbox_msg *msg)
 /* A fresh message of @size bytes, without a payload yet. */
 static void mbox_msg_reset(struct mbox_msg *msg, size_t size)
 {
+	/* The quota charge counts a message as MBOX_MSG_CHARGE bytes. */
+	BUILD_BUG_ON(sizeof(*msg) > MBOX_MSG_CHARGE);
 	INIT_LIST_HEAD(&msg->node);
 	msg->size = size;
 	msg->flags = 0;
@@ -348,6 +350,22 @@ static void mbox_msg_reset(struct mbox_msg *msg, size_t size)
 	msg->flushed = false;
 	msg->data = NULL;
 	msg->frag = NULL;
+	msg->charged = NULL;
+}
+
+/*
+ * What @msg holds of its writer's quota goes with it; a spare holds none,
+ * or it would keep an entry (and perhaps a whole instance's set) alive.
+ */
+static void mbox_msg_uncharge(struct mbox_msg *msg)
+{
+	struct mbox_quota_user *u = msg->charged;
+
+	if (!u)
+		return;
+	msg->charged = NULL;
+	kmbox_quota_uncharge(u, 0, (u64)msg->size + MBOX_MSG_CHARGE);
+	kmbox_quota_user_put(u);
 }
 
 /*
@@ -428,6 +446,7 @@ void kmbox_msg_free(struct mbox_msg *msg)
 {
 	if (WARN_ON_ONCE(msg->frag))
 		return;
+	mbox_msg_uncharge(msg);
 	kvfree(msg->data);
 	mbox_msg_put_pids(msg);
 	kfree(msg);
@@ -443,6 +462,7 @@ void kmbox_msg_free(struct mbox_msg *msg)
  */
 void kmbox_msg_recycle(struct mbox *mb, struct mbox_msg *msg)
 {
+	mbox_msg_uncharge(msg);
 	mbox_msg_put_payload(mb, msg);
 	if (mbox_spare_put(mb, msg))
 		return;

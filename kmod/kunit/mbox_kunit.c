@@ -9,6 +9,7 @@
 
 #include "../msg.c"
 #include "../queue.c"
+#include "../quota.c"
 
 static const struct mbox_limits test_limits = {
 	.max_msg_size = 100,
