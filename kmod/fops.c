@@ -139,16 +139,21 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
  * stamped with), with a reference for the caller.  The file keeps the
  * first one it looks up, so a writer that keeps its euid looks up nothing.
  */
-static struct mbox_quota_user *mbox_writer_quota(struct mbox_file *mf)
+static struct mbox_quota_user *mbox_writer_quota(struct mbox_file *mf,
+						 bool nonblock)
 {
 	struct mbox_quota_user *u = READ_ONCE(mf->wr_quota);
 	kuid_t uid = current_euid();
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 
 	if (likely(u && uid_eq(kmbox_quota_user_uid(u), uid))) {
 		kmbox_quota_user_hold(u);
 		return u;
 	}
-	u = kmbox_quota_user_get(mf->mb->quota, uid);
+	/* As msg.c allocates for a non-blocking write: no full reclaim. */
+	if (nonblock)
+		gfp |= __GFP_NORETRY;
+	u = kmbox_quota_user_get(mf->mb->quota, uid, gfp);
 	if (!IS_ERR(u) && !READ_ONCE(mf->wr_quota)) {
 		kmbox_quota_user_hold(u);
 		if (cmpxchg(&mf->wr_quota, NULL, u))
@@ -163,9 +168,10 @@ static struct mbox_quota_user *mbox_writer_quota(struct mbox_file *mf)
  * ERR_PTR(-EDQUOT) (or -ENOMEM) and nothing charged.  Never a wait: the
  * bytes that would make room may sit in mailboxes nobody reads.
  */
-static struct mbox_quota_user *mbox_charge(struct mbox_file *mf, size_t size)
+static struct mbox_quota_user *mbox_charge(struct mbox_file *mf, size_t size,
+					   bool nonblock)
 {
-	struct mbox_quota_user *u = mbox_writer_quota(mf);
+	struct mbox_quota_user *u = mbox_writer_quota(mf, nonblock);
 	int ret;
 
 	if (IS_ERR(u))
@@ -202,7 +208,7 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 		return 0;
 	if (len > READ_ONCE(mb->max_msg_size))
 		return -EMSGSIZE;
-	charged = mbox_charge(mf, len);
+	charged = mbox_charge(mf, len, nonblock);
 	if (IS_ERR(charged))
 		return PTR_ERR(charged);
 
@@ -468,7 +474,8 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	if (ret)
 		return ret;
 
-	charged = mbox_charge(file->private_data, req.len);
+	charged = mbox_charge(file->private_data, req.len,
+			      file->f_flags & O_NONBLOCK);
 	if (IS_ERR(charged))
 		return PTR_ERR(charged);
 	msg = kmbox_msg_alloc(req.len, file->f_flags & O_NONBLOCK);

@@ -38,7 +38,7 @@
  */
 #define MBOX_FS_USER_MAX_DEFAULT	256U
 #define MBOX_FS_USER_BYTES_DEFAULT	(32ULL << 20)
-#define MBOX_FS_USER_BYTES_LIMIT	(1ULL << 40)
+#define MBOX_FS_USER_BYTES_LIMIT	BIT_ULL(40)
 #define MBOX_FS_MODE_DEFAULT	01775
 
 #define MBOX_FS_ROOT_INO	1
@@ -64,7 +64,10 @@ struct mbox_fs_opts {
 	kgid_t gid;
 };
 
-/* One instance; @opts's limits change at remount, read with READ_ONCE(). */
+/*
+ * One instance; @opts.max changes at remount, read with READ_ONCE(); the
+ * quotas live in @quota (@opts.user_* are only what the mount gave).
+ */
 struct mbox_fs_info {
 	struct mbox_fs_opts opts;
 	unsigned int given;	/* BIT(MBOX_OPT_*) of mode, uid, gid at mount */
@@ -228,8 +231,8 @@ static int mbox_fs_show_options(struct seq_file *seq, struct dentry *root)
 {
 	struct mbox_fs_info *fsi = mbox_fs_sb(root->d_sb);
 	u32 max = READ_ONCE(fsi->opts.max);
-	u32 user_max = READ_ONCE(fsi->opts.user_max);
-	u64 user_bytes = READ_ONCE(fsi->opts.user_bytes);
+	u32 user_max = READ_ONCE(fsi->quota.max_mailboxes);
+	u64 user_bytes = READ_ONCE(fsi->quota.max_bytes);
 
 	if (max != MBOX_FS_MAX_DEFAULT)
 		seq_printf(seq, ",max=%u", max);
@@ -361,29 +364,39 @@ static int mbox_create_gid(const struct mbox_create *req,
  * kill_litter_super() drops, as in binderfs.
  */
 static int mbox_create_locked(struct super_block *sb, const char *name,
-			      size_t len, struct inode *inode)
+			      size_t len, struct inode *inode,
+			      struct mbox_quota_user *owner)
 {
 	struct mbox_fs_info *fsi = mbox_fs_sb(sb);
 	struct inode *dir = d_inode(sb->s_root);
 	struct dentry *dentry;
+	int ret;
 
 	dentry = lookup_one_len(name, sb->s_root, len);
 	if (IS_ERR(dentry))
 		return PTR_ERR(dentry);
-	if (d_really_is_positive(dentry)) {
-		dput(dentry);
-		return -EEXIST;
-	}
+	ret = -EEXIST;
+	if (d_really_is_positive(dentry))
+		goto err_dput;
+	/* The owner's quota of mailboxes, in this instance and in all. */
+	ret = kmbox_quota_charge(owner, 1, 0);
+	if (ret)
+		goto err_dput;
 	if (atomic_inc_return(&fsi->nr_mailboxes) > READ_ONCE(fsi->opts.max)) {
 		atomic_dec(&fsi->nr_mailboxes);
-		dput(dentry);
-		return -ENOSPC;
+		kmbox_quota_uncharge(owner, 1, 0);
+		ret = -ENOSPC;
+		goto err_dput;
 	}
 	d_instantiate(dentry, inode);
 	dir->i_mtime = current_time(dir);
 	dir->i_ctime = dir->i_mtime;
 	fsnotify_create(dir, dentry);
 	return 0;
+
+err_dput:
+	dput(dentry);
+	return ret;
 }
 
 /* MBOX_CTL_CREATE: every check and allocation first, nothing made on error. */
@@ -422,18 +435,16 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	if (put_user(0ULL, &ureq->ino))
 		return -EFAULT;
 
-	/* The owner's quota of mailboxes, in this instance and in all. */
-	owner = kmbox_quota_user_get(&fsi->quota, current_fsuid());
+	/* Charged under the root's lock, once the name is known free. */
+	owner = kmbox_quota_user_get(&fsi->quota, current_fsuid(),
+				     GFP_KERNEL_ACCOUNT);
 	if (IS_ERR(owner))
 		return PTR_ERR(owner);
-	ret = kmbox_quota_charge(owner, 1, 0);
-	if (ret)
-		goto err_put_owner;
 
 	ret = -ENOMEM;
 	mb = kzalloc(sizeof(*mb), GFP_KERNEL_ACCOUNT);
 	if (!mb)
-		goto err_uncharge;
+		goto err_put_owner;
 	inode = new_inode(sb);
 	if (!inode)
 		goto err_free;
@@ -454,7 +465,7 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	inode->i_ctime = inode->i_atime;
 	kmbox_init(mb, inode->i_ino, &limits);
 	mb->quota = &fsi->quota;
-	/* Uncharged at the evict, or below. */
+	/* Charged with the name; uncharged at the evict. */
 	mb->owner = owner;
 	inode->i_private = mb;
 
@@ -475,7 +486,7 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	inode_lock(root);
 	ret = inode_permission(&init_user_ns, root, MAY_WRITE | MAY_EXEC);
 	if (!ret)
-		ret = mbox_create_locked(sb, req.name, len, inode);
+		ret = mbox_create_locked(sb, req.name, len, inode, owner);
 	inode_unlock(root);
 	mnt_drop_write_file(file);
 	if (ret)
@@ -493,8 +504,6 @@ err_iput:
 	kmbox_destroy(mb);
 err_free:
 	kfree(mb);
-err_uncharge:
-	kmbox_quota_uncharge(owner, 1, 0);
 err_put_owner:
 	kmbox_quota_user_put(owner);
 	return ret;
@@ -622,14 +631,10 @@ static int mbox_fs_reconfigure(struct fs_context *fc)
 
 	if (ctx->seen & BIT(MBOX_OPT_MAX))
 		WRITE_ONCE(fsi->opts.max, ctx->opts.max);
-	if (ctx->seen & BIT(MBOX_OPT_USER_MAX)) {
-		WRITE_ONCE(fsi->opts.user_max, ctx->opts.user_max);
+	if (ctx->seen & BIT(MBOX_OPT_USER_MAX))
 		WRITE_ONCE(fsi->quota.max_mailboxes, ctx->opts.user_max);
-	}
-	if (ctx->seen & BIT(MBOX_OPT_USER_BYTES)) {
-		WRITE_ONCE(fsi->opts.user_bytes, ctx->opts.user_bytes);
+	if (ctx->seen & BIT(MBOX_OPT_USER_BYTES))
 		WRITE_ONCE(fsi->quota.max_bytes, ctx->opts.user_bytes);
-	}
 	return 0;
 }
 

@@ -42,7 +42,8 @@ module_param_named(max_urgent, kmbox_default_max_urgent, uint, 0444);
 MODULE_PARM_DESC(max_urgent, "Default urgent messages reserved per mailbox (default 16)");
 
 unsigned long kmbox_default_max_urgent_bytes = 1024 * 1024;
-module_param_named(max_urgent_bytes, kmbox_default_max_urgent_bytes, ulong, 0444);
+module_param_named(max_urgent_bytes, kmbox_default_max_urgent_bytes, ulong,
+		   0444);
 MODULE_PARM_DESC(max_urgent_bytes, "Default most payload bytes of urgent messages per mailbox (default 1048576)");
 
 /*
@@ -101,7 +102,7 @@ static const struct kernel_param_ops mbox_user_bytes_ops = {
 	.get = mbox_param_get_user_bytes,
 };
 module_param_cb(user_bytes, &mbox_user_bytes_ops, NULL, 0644);
-MODULE_PARM_DESC(user_bytes, "Bytes one user's queued messages may hold in all mailboxes together, each message its payload + 128; K, M, G allowed, at least 1 (default 64M)");
+MODULE_PARM_DESC(user_bytes, "Bytes one user's queued messages may hold in all mailboxes together, each message its payload + 128; K, M, G allowed, at least 1 (default 67108864)");
 
 static dev_t mbox_devt;
 static struct class *mbox_class;
@@ -226,7 +227,7 @@ static int mbox_params_valid(struct mbox_limits *limits)
 		       kmbox_default_max_urgent_bytes, MBOX_MAX_BYTES_LIMIT);
 		return -EINVAL;
 	}
-		if (kmbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
+	if (kmbox_default_max_bytes > MBOX_MAX_BYTES_LIMIT) {
 		pr_err("max_bytes=%lu is out of range: use max_msg_size-%llu\n",
 		       kmbox_default_max_bytes, MBOX_MAX_BYTES_LIMIT);
 		return -EINVAL;

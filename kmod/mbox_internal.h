@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mbox: internal interfaces between the queue core (queue.c), message
- * objects (msg.c), the file operations (fops.c) and module setup (main.c).
+ * objects (msg.c), the file operations (fops.c), per-user quotas
+ * (quota.c), the mbox filesystem (fs.c) and module setup (main.c).
  */
 #ifndef _MBOX_INTERNAL_H
 #define _MBOX_INTERNAL_H
@@ -237,7 +238,8 @@ extern struct mbox_quota kmbox_module_quota;
 void kmbox_quota_init(struct mbox_quota *q, struct mbox_quota *parent,
 		      u32 max_mailboxes, u64 max_bytes);
 void kmbox_quota_destroy(struct mbox_quota *q);
-struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid);
+struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid,
+					     gfp_t gfp);
 void kmbox_quota_user_hold(struct mbox_quota_user *u);
 void kmbox_quota_user_put(struct mbox_quota_user *u);
 kuid_t kmbox_quota_user_uid(const struct mbox_quota_user *u);

@@ -9,16 +9,16 @@
  * ones and those of every instance), so that no user gets round it by
  * mounting more instances; each instance has a set of its own, limited by
  * its mount options user_max= and user_bytes=, whose entries are charged
- * to the same user's entry in the module's set as well.  A charge takes
- * effect at every level or at none.
+ * to the same user's entry in the module's set as well.
  *
- * Counts are atomics changed by compare-and-exchange against the limit,
- * so a charge never overshoots and two racing charges that would both fit
- * both succeed; the set's spinlock guards only its table of users.  An
- * entry lives while anything charged to it does (a message, a mailbox,
- * an open file that cached it), by its reference count.
+ * A charge takes effect at every level or at none, and is decided under
+ * the user's module-level entry's @charge_lock, which also guards that
+ * user's counts at both levels: so a charge never overshoots, and one
+ * that fits is never refused because another was tried meanwhile.  The
+ * set's spinlock guards only its table of users.  An entry lives while
+ * anything charged to it does (a message, a mailbox, an open file that
+ * cached it), by its reference count.  No lock here nests in another.
  */
-#include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
@@ -33,8 +33,10 @@ struct mbox_quota_user {
 	struct mbox_quota_user *parent;	/* same user, the module's set */
 	kuid_t uid;
 	refcount_t refs;
-	atomic_t mailboxes;
-	atomic64_t bytes;
+	/* Of a module-level entry: this user's counts at every level. */
+	spinlock_t charge_lock;
+	u32 mailboxes;
+	u64 bytes;
 };
 
 /* The module's set; its limits are the parameters (main.c). */
@@ -75,9 +77,11 @@ static struct mbox_quota_user *mbox_quota_find_locked(struct mbox_quota *q,
 
 /*
  * @uid's entry in @q, with a reference for the caller; made on first use
- * (with its parent's), so this may sleep.  ERR_PTR(-ENOMEM) on failure.
+ * (with its parent's) with @gfp, so this may sleep.  ERR_PTR(-ENOMEM) on
+ * failure.
  */
-struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid)
+struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid,
+					     gfp_t gfp)
 {
 	struct mbox_quota_user *u, *found, *parent = NULL;
 
@@ -88,11 +92,11 @@ struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid)
 		return u;
 
 	if (q->parent) {
-		parent = kmbox_quota_user_get(q->parent, uid);
+		parent = kmbox_quota_user_get(q->parent, uid, gfp);
 		if (IS_ERR(parent))
 			return parent;
 	}
-	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	u = kzalloc(sizeof(*u), gfp);
 	if (!u) {
 		if (parent)
 			kmbox_quota_user_put(parent);
@@ -102,6 +106,7 @@ struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid)
 	u->parent = parent;
 	u->uid = uid;
 	refcount_set(&u->refs, 1);
+	spin_lock_init(&u->charge_lock);
 
 	/* Allocated unlocked: another task may have added @uid meanwhile. */
 	spin_lock(&q->lock);
@@ -125,13 +130,20 @@ void kmbox_quota_user_hold(struct mbox_quota_user *u)
 
 void kmbox_quota_user_put(struct mbox_quota_user *u)
 {
+	struct mbox_quota *q = u->quota;
 	struct mbox_quota_user *parent;
 
-	if (!refcount_dec_and_lock(&u->refs, &u->quota->lock))
+	/* refcount_dec_and_lock(), spelt out so that sparse can follow it. */
+	if (refcount_dec_not_one(&u->refs))
 		return;
+	spin_lock(&q->lock);
+	if (!refcount_dec_and_test(&u->refs)) {
+		spin_unlock(&q->lock);
+		return;
+	}
 	hash_del(&u->node);
-	spin_unlock(&u->quota->lock);
-	WARN_ON_ONCE(atomic_read(&u->mailboxes) || atomic64_read(&u->bytes));
+	spin_unlock(&q->lock);
+	WARN_ON_ONCE(u->mailboxes || u->bytes);
 	parent = u->parent;
 	kfree(u);
 	if (parent)
@@ -143,41 +155,11 @@ kuid_t kmbox_quota_user_uid(const struct mbox_quota_user *u)
 	return u->uid;
 }
 
-static bool mbox_quota_add(struct mbox_quota_user *u, u32 mailboxes,
-			   u64 bytes)
+static struct mbox_quota_user *mbox_quota_top(struct mbox_quota_user *u)
 {
-	const struct mbox_quota *q = u->quota;
-	u32 max_mailboxes = READ_ONCE(q->max_mailboxes);
-	u64 max_bytes = READ_ONCE(q->max_bytes);
-	int m = atomic_read(&u->mailboxes);
-	s64 b;
-
-	if (mailboxes) {
-		do {
-			if ((u32)m + mailboxes > max_mailboxes)
-				return false;
-		} while (!atomic_try_cmpxchg(&u->mailboxes, &m, m + mailboxes));
-	}
-	if (bytes) {
-		b = atomic64_read(&u->bytes);
-		do {
-			if ((u64)b + bytes > max_bytes) {
-				if (mailboxes)
-					atomic_sub(mailboxes, &u->mailboxes);
-				return false;
-			}
-		} while (!atomic64_try_cmpxchg(&u->bytes, &b, b + bytes));
-	}
-	return true;
-}
-
-static void mbox_quota_sub(struct mbox_quota_user *u, u32 mailboxes,
-			   u64 bytes)
-{
-	if (mailboxes)
-		atomic_sub(mailboxes, &u->mailboxes);
-	if (bytes)
-		atomic64_sub(bytes, &u->bytes);
+	while (u->parent)
+		u = u->parent;
+	return u;
 }
 
 /*
@@ -186,22 +168,37 @@ static void mbox_quota_sub(struct mbox_quota_user *u, u32 mailboxes,
  */
 int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 {
+	struct mbox_quota_user *top = mbox_quota_top(u);
 	struct mbox_quota_user *p;
+	int ret = 0;
 
+	spin_lock(&top->charge_lock);
 	for (p = u; p; p = p->parent) {
-		if (!mbox_quota_add(p, mailboxes, bytes))
-			goto undo;
+		if ((u64)p->mailboxes + mailboxes >
+		    READ_ONCE(p->quota->max_mailboxes) ||
+		    p->bytes + bytes > READ_ONCE(p->quota->max_bytes)) {
+			ret = -EDQUOT;
+			goto out;
+		}
 	}
-	return 0;
-
-undo:
-	for (; u != p; u = u->parent)
-		mbox_quota_sub(u, mailboxes, bytes);
-	return -EDQUOT;
+	for (p = u; p; p = p->parent) {
+		p->mailboxes += mailboxes;
+		p->bytes += bytes;
+	}
+out:
+	spin_unlock(&top->charge_lock);
+	return ret;
 }
 
 void kmbox_quota_uncharge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 {
-	for (; u; u = u->parent)
-		mbox_quota_sub(u, mailboxes, bytes);
+	struct mbox_quota_user *top = mbox_quota_top(u);
+
+	spin_lock(&top->charge_lock);
+	for (; u; u = u->parent) {
+		WARN_ON_ONCE(u->mailboxes < mailboxes || u->bytes < bytes);
+		u->mailboxes -= mailboxes;
+		u->bytes -= bytes;
+	}
+	spin_unlock(&top->charge_lock);
 }

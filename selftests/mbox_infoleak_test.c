@@ -225,8 +225,15 @@ TEST_F(leak, get_info)
 	ASSERT_EQ(-1, zero(is, is + EXTRA));
 	ASSERT_EQ(-1, untouched(is + EXTRA));
 
+	/* The first version's size gets the first version's fields. */
 	fill();
-	ASSERT_EQ(-1, ioctl(self->fd, RESIZE(MBOX_IOC_GET_INFO, is - 8), buf));
+	ASSERT_EQ(0, ioctl(self->fd, RESIZE(MBOX_IOC_GET_INFO,
+					    MBOX_INFO_SIZE_VER0), buf));
+	ASSERT_EQ(-1, untouched(MBOX_INFO_SIZE_VER0));
+
+	fill();
+	ASSERT_EQ(-1, ioctl(self->fd, RESIZE(MBOX_IOC_GET_INFO,
+					     MBOX_INFO_SIZE_VER0 - 8), buf));
 	ASSERT_EQ(ENOTTY, errno);
 	ASSERT_EQ(-1, untouched(0));
 }

@@ -484,6 +484,51 @@ TEST_F(quota, module_parameters_are_checked)
 	ASSERT_EQ(7, mbox_param("user_mailboxes"));
 }
 
+static int urgent_twice_then_write(const void *arg)
+{
+	const struct step *s = arg;
+	struct mbox_urgent u = { .buf = (uintptr_t)"u", .len = 1 };
+	char buf[100] = { 0 };
+	int fd;
+
+	if (become(s->uid, s->uid))
+		return 254;
+	fd = open_in(s->dir, s->name, O_WRONLY);
+	if (fd < 0)
+		return child_errno(-1);
+	if (ioctl(fd, MBOX_IOC_SEND_URGENT, &u))
+		return child_errno(-1);
+	/* The reserve of one is full: EAGAIN, and the charge given back. */
+	u.seq = 0;
+	if (ioctl(fd, MBOX_IOC_SEND_URGENT, &u) != -1 || errno != EAGAIN)
+		return 250;
+	/* 129 + 228 of 456: fits only if the refused one left nothing. */
+	if (write(fd, buf, 100) != 100)
+		return child_errno(-1);
+	return 0;
+}
+
+TEST_F(quota, a_refused_urgent_message_is_uncharged)
+{
+	struct step s = { .uid = USER_A, .dir = self->a, .name = "box" };
+	struct mbox_create req;
+	int ctl, fd;
+
+	ASSERT_EQ(0, fs_mount(self->a, "user_bytes=456"));
+	ctl = ctl_open(self->a);
+	ASSERT_LE(0, ctl);
+	create_req(&req, "box", 0666);
+	req.max_urgent = 1;
+	ASSERT_EQ(0, ioctl(ctl, MBOX_CTL_CREATE, &req));
+	close(ctl);
+	fd = open_in(self->a, "box", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fchmod(fd, 0666));
+	close(fd);
+	ASSERT_EQ(0, in_child(urgent_twice_then_write, &s));
+	ASSERT_EQ(2, queued(self->a, "box"));
+}
+
 /* Root's messages are charged like anyone's. */
 TEST_F(quota, root_is_charged_too)
 {
@@ -551,13 +596,19 @@ static int race_to_the_quota(const void *arg)
 	return write(fd, "x", 1) == -1 && errno == EDQUOT ? 0 : 252;
 }
 
+/*
+ * Both levels exactly full once all are in: a charge tried and undone at
+ * one level must not make another fail.
+ */
 TEST_F(quota, racing_charges_that_fit_all_succeed)
 {
 	struct step s = { .uid = USER_A, .dir = self->a, .name = "box" };
+	const int total = RACERS * (64 + MSG_CHARGE);
 	char opts[64];
 	int round;
 
-	snprintf(opts, sizeof(opts), "user_bytes=%d", RACERS * (64 + MSG_CHARGE));
+	ASSERT_EQ(0, set_param_num("user_bytes", total));
+	snprintf(opts, sizeof(opts), "user_bytes=%d", total);
 	ASSERT_EQ(0, fs_mount(self->a, opts));
 	ASSERT_EQ(0, shared_box(self->a, "box"));
 	for (round = 0; round < 20; round++) {

@@ -35,8 +35,9 @@ mi=build/stock/mbox.ko
 params=$(modinfo -F parm "$mi")
 [ "$(modinfo -F license "$mi")" = GPL ] && [ -n "$(modinfo -F description "$mi")" ] &&
 	[ -n "$(modinfo -F author "$mi")" ] && [ "$(modinfo -F version "$mi")" = "$version" ] &&
-	[ "$(printf '%s\n' "$params" | grep -c 'default')" -eq 5 ] &&
-	(for p in nr_mailboxes max_msg_size max_msgs max_bytes max_urgent; do
+	[ "$(printf '%s\n' "$params" | grep -c 'default')" -eq 8 ] &&
+	(for p in nr_mailboxes max_msg_size max_msgs max_bytes max_urgent \
+		max_urgent_bytes user_mailboxes user_bytes; do
 		printf '%s\n' "$params" | grep -q "^$p:.*(default [0-9]*)" || exit 1
 	done)
 ok $? "modinfo shows description, author, license, version and each parameter with its default"

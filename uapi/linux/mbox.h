@@ -39,6 +39,19 @@
  *    and, if it writes again, joins it at the tail, also when the kernel
  *    restarts the write for it (SA_RESTART, SIGSTOP then SIGCONT, the
  *    freezer); a writer signalled over and over can thus be passed.
+ *  - Per-user quotas (mboxfs(5)): a message is charged to its writer's
+ *    euid, its payload plus 128 bytes, from write() until it is freed
+ *    (read, acknowledged in ack mode, or flushed), also while its writer
+ *    waits for room and while a reader holds it leased; urgent messages
+ *    too.  The module's parameter user_bytes bounds what one user's
+ *    messages hold in all mailboxes together, an instance's user_bytes=
+ *    what they hold in its mailboxes.  A write (a batch entry, an urgent
+ *    send) that would pass either fails at once with EDQUOT, blocking or
+ *    not, and nothing is queued: it never waits for the quota, which
+ *    messages in mailboxes nobody reads may hold for good.  poll() does
+ *    not report it (EPOLLOUT is about the mailbox's room), so EDQUOT is
+ *    no reason to poll: the writer's own queued messages can be taken
+ *    back with MBOX_FLUSH_MINE.
  *  - Messages belong to the mailbox, not to an open file: they survive the
  *    exit of readers and writers and are freed with the mailbox: at module
  *    unload for /dev/mboxN, at the last close after rm or umount for a
@@ -322,8 +335,9 @@ struct mbox_flush {
  * before every normal message, FIFO among themselves, carry
  * MBOX_MSG_URGENT, and use their own reserve of max_urgent messages and
  * max_urgent_bytes bytes, not max_msgs/max_bytes: they get through when
- * the normal queue is full.  The reserve full: EAGAIN (an urgent send never waits for room), and then the
- * flush below does not happen either.  With MBOX_URGENT_FLUSH it may wait
+ * the normal queue is full.  The reserve full: EAGAIN (an urgent send
+ * never waits for room), and then the flush below does not happen either;
+ * the writer's quota exceeded: EDQUOT, likewise.  With MBOX_URGENT_FLUSH it may wait
  * for another flush in progress, as MBOX_IOC_FLUSH does (EINTR on a
  * signal; EAGAIN on an O_NONBLOCK file; nothing sent or flushed).
  *
@@ -403,7 +417,7 @@ struct mbox_batch_entry {
  * written (unless another thread unmapped the array meanwhile: then the
  * last one's may not be), or, when the first entry fails, that entry's
  * error as write() or read() would give it (EAGAIN, EMSGSIZE, EFAULT,
- * EINTR, ENOMEM...).
+ * EINTR, ENOMEM, EDQUOT...).
  * The error that stopped a later entry is not reported: it recurs on the
  * next call, which starts with that entry.  Nothing is lost: an entry that
  * fails leaves its message unsent, or queued.
@@ -451,9 +465,12 @@ struct mbox_batch {
  * The owner is the caller's fsuid.  Creating needs write and search
  * permission on the instance's root (EACCES) and a writable mount of it
  * (a read-only one, a bind mount's too: EROFS); an existing name (the
- * control node's included) is EEXIST, and an instance holding max=
- * mailboxes (removed ones still open included) is ENOSPC.  On any error
- * nothing is created.  Like MBOX_IOC_FLUSH, @ino is checked writable
+ * control node's included) is EEXIST; then a caller who has created as
+ * many mailboxes as the instance's user_max= or the module's
+ * user_mailboxes allows (counting, like max=, removed ones still open:
+ * each is charged to its creator until it is freed) gets EDQUOT, and an
+ * instance holding max= mailboxes is ENOSPC.  On any error nothing is
+ * created.  Like MBOX_IOC_FLUSH, @ino is checked writable
  * first: EFAULT means nothing was created, unless another thread
  * unmapped it meanwhile.
  */
