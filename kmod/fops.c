@@ -25,6 +25,16 @@ static int mbox_file_open(struct mbox *mb, struct inode *inode,
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;
+	/* Whom this file's writes are charged to (see mbox_charge()). */
+	if (file->f_mode & FMODE_WRITE) {
+		mf->wr_quota = kmbox_quota_user_get(mb->quota,
+						    file->f_cred->euid,
+						    GFP_KERNEL_ACCOUNT);
+		if (IS_ERR(mf->wr_quota)) {
+			kfree(mf);
+			return -ENOMEM;
+		}
+	}
 	mf->mb = mb;
 	kmbox_leases_init(&mf->leases);
 	file->private_data = mf;
@@ -135,59 +145,26 @@ static ssize_t mbox_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
- * The quota entry of the writer, current's euid (the uid a message is
- * stamped with), with a reference for the caller.  The file keeps the
- * first one it looks up, so a writer that keeps its euid looks up nothing.
- */
-static struct mbox_quota_user *mbox_writer_quota(struct mbox_file *mf,
-						 bool nonblock)
-{
-	struct mbox_quota_user *u = READ_ONCE(mf->wr_quota);
-	kuid_t uid = current_euid();
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
-
-	if (likely(u && uid_eq(kmbox_quota_user_uid(u), uid))) {
-		kmbox_quota_user_hold(u);
-		return u;
-	}
-	/* As msg.c allocates for a non-blocking write: no full reclaim. */
-	if (nonblock)
-		gfp |= __GFP_NORETRY;
-	u = kmbox_quota_user_get(mf->mb->quota, uid, gfp);
-	if (!IS_ERR(u) && !READ_ONCE(mf->wr_quota)) {
-		kmbox_quota_user_hold(u);
-		if (cmpxchg(&mf->wr_quota, NULL, u))
-			kmbox_quota_user_put(u);
-	}
-	return u;
-}
-
-/*
  * Charge a message of @size bytes to its writer's quota before it is
  * allocated: the entry charged, to be stored in the message, or
- * ERR_PTR(-EDQUOT) (or -ENOMEM) and nothing charged.  Never a wait: the
- * bytes that would make room may sit in mailboxes nobody reads.
+ * ERR_PTR(-EDQUOT) and nothing charged.  The writer is the user who
+ * opened the file (the header's opener_uid), as for MBOX_FLUSH_MINE,
+ * which so takes back exactly what a user was charged; the entry is
+ * looked up at open.  Never a wait: the bytes that would make room may
+ * sit in mailboxes nobody reads.
  */
-static struct mbox_quota_user *mbox_charge(struct mbox_file *mf, size_t size,
-					   bool nonblock)
+static struct mbox_quota_user *mbox_charge(struct mbox_file *mf, size_t size)
 {
-	struct mbox_quota_user *u = mbox_writer_quota(mf, nonblock);
+	struct mbox_quota_user *u = mf->wr_quota;
 	int ret;
 
-	if (IS_ERR(u))
-		return u;
-	ret = kmbox_quota_charge(u, 0, (u64)size + MBOX_MSG_CHARGE);
-	if (ret) {
-		kmbox_quota_user_put(u);
-		return ERR_PTR(ret);
-	}
-	return u;
+	ret = kmbox_quota_charge_bytes(u, (u64)size + MBOX_MSG_CHARGE);
+	return ret ? ERR_PTR(ret) : u;
 }
 
 static void mbox_uncharge(struct mbox_quota_user *u, size_t size)
 {
-	kmbox_quota_uncharge(u, 0, (u64)size + MBOX_MSG_CHARGE);
-	kmbox_quota_user_put(u);
+	kmbox_quota_uncharge_bytes(u, (u64)size + MBOX_MSG_CHARGE);
 }
 
 /*
@@ -208,7 +185,7 @@ static ssize_t mbox_write_one(struct file *file, struct iov_iter *from,
 		return 0;
 	if (len > READ_ONCE(mb->max_msg_size))
 		return -EMSGSIZE;
-	charged = mbox_charge(mf, len, nonblock);
+	charged = mbox_charge(mf, len);
 	if (IS_ERR(charged))
 		return PTR_ERR(charged);
 
@@ -474,8 +451,7 @@ static int mbox_ioc_send_urgent(struct file *file, struct mbox *mb,
 	if (ret)
 		return ret;
 
-	charged = mbox_charge(file->private_data, req.len,
-			      file->f_flags & O_NONBLOCK);
+	charged = mbox_charge(file->private_data, req.len);
 	if (IS_ERR(charged))
 		return PTR_ERR(charged);
 	msg = kmbox_msg_alloc(req.len, file->f_flags & O_NONBLOCK);

@@ -13,6 +13,7 @@
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -24,7 +25,6 @@ struct iov_iter;
 struct mbox_frag;
 struct pid;
 struct mbox_flushing;
-struct mbox_quota_user;
 
 /*
  * Per-user quotas (quota.c): the module's set, and one per instance of
@@ -37,6 +37,19 @@ struct mbox_quota {
 	struct mbox_quota *parent;
 	u32 max_mailboxes;
 	u64 max_bytes;
+};
+
+/* One user's entry in a set (quota.c); the writers' fast path reads it. */
+struct mbox_quota_user {
+	struct hlist_node node;		/* in @quota->users, under its lock */
+	struct mbox_quota *quota;
+	struct mbox_quota_user *parent;	/* same user, the module's set */
+	kuid_t uid;
+	refcount_t refs;
+	/* Of a module-level entry: guards the user's instance-level counts. */
+	spinlock_t charge_lock;
+	atomic_t mailboxes;
+	atomic64_t bytes;
 };
 
 /*
@@ -82,7 +95,7 @@ struct mbox_msg {
 	char *data;
 	struct mbox_frag *frag;
 	/*
-	 * The writer's quota entry, charged @size + MBOX_MSG_CHARGE bytes
+	 * Its file opener's quota entry, charged @size + MBOX_MSG_CHARGE bytes
 	 * from write() until the message is freed or recycled (msg.c).
 	 * NULL for a message never charged (KUnit) and for every spare.
 	 */
@@ -218,9 +231,9 @@ struct mbox_file {
 	 */
 	u32 wr_want;
 	/*
-	 * The quota entry of the last euid that wrote through this file,
-	 * so that a write does not look it up (fops.c); set once with
-	 * cmpxchg(), released at close.
+	 * Of a file open for writing: the quota entry of its opener's euid,
+	 * which its messages are charged to (fops.c); set at open, released
+	 * at close.
 	 */
 	struct mbox_quota_user *wr_quota;
 	struct mbox_leases leases;
@@ -240,11 +253,47 @@ void kmbox_quota_init(struct mbox_quota *q, struct mbox_quota *parent,
 void kmbox_quota_destroy(struct mbox_quota *q);
 struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid,
 					     gfp_t gfp);
-void kmbox_quota_user_hold(struct mbox_quota_user *u);
-void kmbox_quota_user_put(struct mbox_quota_user *u);
-kuid_t kmbox_quota_user_uid(const struct mbox_quota_user *u);
+void kmbox_quota_user_release(struct mbox_quota_user *u);
 int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes);
 void kmbox_quota_uncharge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes);
+
+static inline void kmbox_quota_user_put(struct mbox_quota_user *u)
+{
+	if (refcount_dec_and_test(&u->refs))
+		kmbox_quota_user_release(u);
+}
+
+/*
+ * A message's bytes, as kmbox_quota_charge() and kmbox_quota_uncharge()
+ * do it, inline for an entry of the module's set (every write to
+ * /dev/mboxN): one compare-and-exchange each way.
+ */
+static inline int kmbox_quota_charge_bytes(struct mbox_quota_user *u,
+					   u64 bytes)
+{
+	s64 b;
+
+	if (u->parent)
+		return kmbox_quota_charge(u, 0, bytes);
+	b = atomic64_read(&u->bytes);
+	do {
+		if ((u64)b + bytes > READ_ONCE(u->quota->max_bytes))
+			return -EDQUOT;
+	} while (!atomic64_try_cmpxchg(&u->bytes, &b, b + bytes));
+	/* The bytes' reference; the caller holds one meanwhile. */
+	if (!b)
+		refcount_inc(&u->refs);
+	return 0;
+}
+
+static inline void kmbox_quota_uncharge_bytes(struct mbox_quota_user *u,
+					      u64 bytes)
+{
+	if (u->parent)
+		kmbox_quota_uncharge(u, 0, bytes);
+	else if (atomic64_sub_and_test(bytes, &u->bytes))
+		kmbox_quota_user_put(u);
+}
 
 /* msg.c */
 struct mbox_msg *kmbox_msg_alloc(size_t size, bool nonblock);

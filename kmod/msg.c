@@ -364,8 +364,8 @@ static void mbox_msg_uncharge(struct mbox_msg *msg)
 	if (!u)
 		return;
 	msg->charged = NULL;
-	kmbox_quota_uncharge(u, 0, (u64)msg->size + MBOX_MSG_CHARGE);
-	kmbox_quota_user_put(u);
+	/* Its bytes, not a reference of its own, kept @u (quota.c). */
+	kmbox_quota_uncharge_bytes(u, (u64)msg->size + MBOX_MSG_CHARGE);
 }
 
 /*

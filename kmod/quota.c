@@ -11,14 +11,26 @@
  * its mount options user_max= and user_bytes=, whose entries are charged
  * to the same user's entry in the module's set as well.
  *
- * A charge takes effect at every level or at none, and is decided under
- * the user's module-level entry's @charge_lock, which also guards that
- * user's counts at both levels: so a charge never overshoots, and one
- * that fits is never refused because another was tried meanwhile.  The
- * set's spinlock guards only its table of users.  An entry lives while
- * anything charged to it does (a message, a mailbox, an open file that
- * cached it), by its reference count.  No lock here nests in another.
+ * A charge takes effect at every level or at none, never overshoots, and
+ * one that fits is never refused because another was tried meanwhile.
+ * The module-level count is one compare-and-exchange, which is all a
+ * write to /dev/mboxN pays; a charge to an instance's entry is decided
+ * under the user's module-level entry's @charge_lock, which guards the
+ * user's instance-level counts: checked there first, then the
+ * module-level exchange, then the instance-level add, so nothing is ever
+ * taken back.  The set's spinlock guards only its table of users.  No
+ * lock here nests in another.
+ *
+ * An entry lives by its reference count: one for each mailbox its user
+ * created, each open file that cached it, each caller between
+ * kmbox_quota_user_get() and kmbox_quota_user_put(), and one for all its
+ * bytes while it has any, taken by the charge that makes them nonzero
+ * and dropped by the uncharge that makes them zero.  So a message needs
+ * no reference of its own: its bytes keep the entry it was charged to.
+ * The caller of a charge holds a reference, so the count cannot reach
+ * zero while the bytes' reference is taken.
  */
+#include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
@@ -26,18 +38,6 @@
 #include <linux/uidgid.h>
 
 #include "mbox_internal.h"
-
-struct mbox_quota_user {
-	struct hlist_node node;		/* in @quota->users, under its lock */
-	struct mbox_quota *quota;
-	struct mbox_quota_user *parent;	/* same user, the module's set */
-	kuid_t uid;
-	refcount_t refs;
-	/* Of a module-level entry: this user's counts at every level. */
-	spinlock_t charge_lock;
-	u32 mailboxes;
-	u64 bytes;
-};
 
 /* The module's set; its limits are the parameters (main.c). */
 struct mbox_quota kmbox_module_quota = {
@@ -123,82 +123,117 @@ struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid,
 	return u;
 }
 
-void kmbox_quota_user_hold(struct mbox_quota_user *u)
-{
-	refcount_inc(&u->refs);
-}
-
-void kmbox_quota_user_put(struct mbox_quota_user *u)
+/*
+ * The last reference is gone (kmbox_quota_user_put()): unhash and free.
+ * A lookup meanwhile skips the entry (refcount_inc_not_zero() fails) and
+ * adds another for the same user, which is right: this one has nothing
+ * charged, and nobody can charge it any more.
+ */
+void kmbox_quota_user_release(struct mbox_quota_user *u)
 {
 	struct mbox_quota *q = u->quota;
-	struct mbox_quota_user *parent;
+	struct mbox_quota_user *parent = u->parent;
 
-	/* refcount_dec_and_lock(), spelt out so that sparse can follow it. */
-	if (refcount_dec_not_one(&u->refs))
-		return;
+	WARN_ON_ONCE(atomic_read(&u->mailboxes) || atomic64_read(&u->bytes));
 	spin_lock(&q->lock);
-	if (!refcount_dec_and_test(&u->refs)) {
-		spin_unlock(&q->lock);
-		return;
-	}
 	hash_del(&u->node);
 	spin_unlock(&q->lock);
-	WARN_ON_ONCE(u->mailboxes || u->bytes);
-	parent = u->parent;
 	kfree(u);
 	if (parent)
 		kmbox_quota_user_put(parent);
 }
 
-kuid_t kmbox_quota_user_uid(const struct mbox_quota_user *u)
+/* Add to @u's counts unless that passes its set's limits. */
+static bool mbox_quota_add(struct mbox_quota_user *u, u32 mailboxes,
+			   u64 bytes)
 {
-	return u->uid;
+	const struct mbox_quota *q = u->quota;
+	int m = atomic_read(&u->mailboxes);
+	s64 b = atomic64_read(&u->bytes);
+
+	/* Both at once only at create, which charges no bytes. */
+	if (mailboxes) {
+		do {
+			if ((u64)m + mailboxes > READ_ONCE(q->max_mailboxes))
+				return false;
+		} while (!atomic_try_cmpxchg(&u->mailboxes, &m, m + mailboxes));
+	}
+	if (bytes) {
+		do {
+			if ((u64)b + bytes > READ_ONCE(q->max_bytes))
+				goto undo;
+		} while (!atomic64_try_cmpxchg(&u->bytes, &b, b + bytes));
+		/* The bytes' reference; the caller holds one meanwhile. */
+		if (!b)
+			refcount_inc(&u->refs);
+	}
+	return true;
+
+undo:
+	if (mailboxes)
+		atomic_sub(mailboxes, &u->mailboxes);
+	return false;
 }
 
-static struct mbox_quota_user *mbox_quota_top(struct mbox_quota_user *u)
+/* Take from @u's counts: true if the bytes' reference must be put. */
+static bool mbox_quota_sub(struct mbox_quota_user *u, u32 mailboxes,
+			   u64 bytes)
 {
-	while (u->parent)
-		u = u->parent;
-	return u;
+	if (mailboxes)
+		atomic_sub(mailboxes, &u->mailboxes);
+	return bytes && !atomic64_sub_return(bytes, &u->bytes);
 }
 
 /*
- * Charge @mailboxes and @bytes to @u and to its entry in every set
- * above: 0, or -EDQUOT and nothing charged.
+ * Charge @mailboxes and @bytes to @u and, for an instance's entry, to the
+ * same user's module-level entry: 0, or -EDQUOT and nothing charged.  The
+ * caller holds a reference to @u.
  */
 int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 {
-	struct mbox_quota_user *top = mbox_quota_top(u);
-	struct mbox_quota_user *p;
-	int ret = 0;
+	struct mbox_quota_user *top = u->parent;
+	const struct mbox_quota *q = u->quota;
+	int ret = -EDQUOT;
 
+	if (!top)
+		return mbox_quota_add(u, mailboxes, bytes) ? 0 : -EDQUOT;
+
+	/* Only two levels: an instance's set is under the module's. */
 	spin_lock(&top->charge_lock);
-	for (p = u; p; p = p->parent) {
-		if ((u64)p->mailboxes + mailboxes >
-		    READ_ONCE(p->quota->max_mailboxes) ||
-		    p->bytes + bytes > READ_ONCE(p->quota->max_bytes)) {
-			ret = -EDQUOT;
-			goto out;
-		}
+	if ((u64)atomic_read(&u->mailboxes) + mailboxes <=
+	    READ_ONCE(q->max_mailboxes) &&
+	    (u64)atomic64_read(&u->bytes) + bytes <= READ_ONCE(q->max_bytes) &&
+	    mbox_quota_add(top, mailboxes, bytes)) {
+		atomic_add(mailboxes, &u->mailboxes);
+		if (bytes && !atomic64_fetch_add(bytes, &u->bytes))
+			refcount_inc(&u->refs);
+		ret = 0;
 	}
-	for (p = u; p; p = p->parent) {
-		p->mailboxes += mailboxes;
-		p->bytes += bytes;
-	}
-out:
 	spin_unlock(&top->charge_lock);
 	return ret;
 }
 
+/*
+ * Give back what kmbox_quota_charge() took.  The last bytes of an entry
+ * drop its bytes' reference, which may free it: nothing may use @u after
+ * this unless the caller holds a reference of its own.
+ */
 void kmbox_quota_uncharge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 {
-	struct mbox_quota_user *top = mbox_quota_top(u);
+	struct mbox_quota_user *top = u->parent;
+	bool put;
 
-	spin_lock(&top->charge_lock);
-	for (; u; u = u->parent) {
-		WARN_ON_ONCE(u->mailboxes < mailboxes || u->bytes < bytes);
-		u->mailboxes -= mailboxes;
-		u->bytes -= bytes;
+	if (!top) {
+		if (mbox_quota_sub(u, mailboxes, bytes))
+			kmbox_quota_user_put(u);
+		return;
 	}
+	spin_lock(&top->charge_lock);
+	put = mbox_quota_sub(u, mailboxes, bytes);
 	spin_unlock(&top->charge_lock);
+	/* @u holds @top: put @top's bytes first, then @u (and with it @top). */
+	if (mbox_quota_sub(top, mailboxes, bytes))
+		kmbox_quota_user_put(top);
+	if (put)
+		kmbox_quota_user_put(u);
 }

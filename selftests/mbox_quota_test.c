@@ -3,8 +3,8 @@
  * Per-user quotas: the mailboxes a user may have created (an instance's
  * user_max=, the module's user_mailboxes) and the bytes that user's
  * messages may hold (user_bytes= and the module's user_bytes), each
- * message charged its payload plus MSG_CHARGE bytes from write() until it
- * is freed.  Over a quota: EDQUOT at once, nothing created or queued, and
+ * message charged to the opener of the file it is written through, its
+ * payload plus MSG_CHARGE bytes, from write() until it is freed.  Over a quota: EDQUOT at once, nothing created or queued, and
  * other users unaffected.  Each case mounts in a mount namespace of its
  * own; the module parameters are put back after each.
  */
@@ -527,6 +527,46 @@ TEST_F(quota, a_refused_urgent_message_is_uncharged)
 	close(fd);
 	ASSERT_EQ(0, in_child(urgent_twice_then_write, &s));
 	ASSERT_EQ(2, queued(self->a, "box"));
+}
+
+static int write_through_inherited(const void *arg)
+{
+	const int *fd = arg;
+	char buf[100] = { 0 };
+
+	if (become(USER_A, USER_A))
+		return 254;
+	if (write(*fd, buf, 100) != 100)
+		return child_errno(-1);
+	if (write(*fd, buf, 100) != -1 || errno != EDQUOT)
+		return 250;
+	return 0;
+}
+
+/*
+ * The opener of the file pays, whoever writes through it, and
+ * MBOX_FLUSH_MINE on that file takes back exactly what it paid.
+ */
+TEST_F(quota, the_opener_is_charged)
+{
+	struct mbox_flush fl = { .flags = MBOX_FLUSH_MINE };
+	char buf[100] = { 0 };
+	int fd;
+
+	ASSERT_EQ(0, fs_mount(self->a, "user_bytes=228"));
+	ASSERT_EQ(0, shared_box(self->a, "box"));
+	fd = open_in(self->a, "box", O_WRONLY);
+	ASSERT_LE(0, fd);
+	/* USER_A writes through root's file: root's quota is spent. */
+	ASSERT_EQ(0, in_child(write_through_inherited, &fd));
+	ASSERT_EQ(-1, write(fd, buf, 100));
+	ASSERT_EQ(EDQUOT, errno);
+	/* USER_A's own quota is untouched. */
+	ASSERT_EQ(0, as_user_write(USER_A, self->a, "box", 100, 1));
+	ASSERT_EQ(0, ioctl(fd, MBOX_IOC_FLUSH, &fl));
+	ASSERT_EQ(1, fl.flushed_msgs);
+	ASSERT_EQ(100, write(fd, buf, 100));
+	close(fd);
 }
 
 /* Root's messages are charged like anyone's. */

@@ -39,8 +39,10 @@
  *    and, if it writes again, joins it at the tail, also when the kernel
  *    restarts the write for it (SA_RESTART, SIGSTOP then SIGCONT, the
  *    freezer); a writer signalled over and over can thus be passed.
- *  - Per-user quotas (mboxfs(5)): a message is charged to its writer's
- *    euid, its payload plus 128 bytes, from write() until it is freed
+ *  - Per-user quotas (mboxfs(5)): a message is charged to the user who
+ *    opened the file it is written through (the euid of the file's
+ *    credentials: the header's opener_uid), its payload plus 128 bytes,
+ *    from write() until it is freed
  *    (read, acknowledged in ack mode, or flushed), also while its writer
  *    waits for room and while a reader holds it leased; urgent messages
  *    too.  The module's parameter user_bytes bounds what one user's
@@ -51,7 +53,7 @@
  *    messages in mailboxes nobody reads may hold for good.  poll() does
  *    not report it (EPOLLOUT is about the mailbox's room), so EDQUOT is
  *    no reason to poll: the writer's own queued messages can be taken
- *    back with MBOX_FLUSH_MINE.
+ *    back with MBOX_FLUSH_MINE, which selects by the same uid.
  *  - Messages belong to the mailbox, not to an open file: they survive the
  *    exit of readers and writers and are freed with the mailbox: at module
  *    unload for /dev/mboxN, at the last close after rm or umount for a
