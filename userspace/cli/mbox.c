@@ -10,10 +10,13 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 
 #include "mbox.h"
@@ -68,19 +74,69 @@ static int fail(const char *file, int err, const char *hint, ...)
 	return 1;
 }
 
-/* The usual reasons an open of a mailbox fails, with what to do. */
-static const char *open_hint(int err)
+/* @path is a fixed mailbox, /dev/mboxN. */
+static bool numbered(const char *path)
 {
+	const char *n = path + strlen("/dev/mbox");
+
+	if (strncmp(path, "/dev/mbox", strlen("/dev/mbox")) || !*n)
+		return false;
+	return strspn(n, "0123456789") == strlen(n);
+}
+
+/* The directory part of @path ("." for none, "/" for "/NAME") into @buf. */
+static void dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+static bool is_instance(const char *dir)
+{
+	struct statfs sf;
+
+	return !statfs(dir, &sf) && sf.f_type == MBOX_FS_MAGIC;
+}
+
+/*
+ * The fix for a named mailbox @path that fails with @err because its
+ * directory is no mbox instance (then returns true, having said so).
+ */
+static bool not_mounted(const char *path, int err)
+{
+	char dir[PATH_MAX];
+
+	dir_of(path, dir, sizeof(dir));
+	if ((err != ENOENT && err != ENOTTY) || is_instance(dir))
+		return false;
+	fail(path, err, "is %s mounted? mount -t mbox mbox %s (or 'mbox mount %s')",
+	     dir, dir, dir);
+	return true;
+}
+
+/* The usual reasons an open of a mailbox fails, with what to do. */
+static const char *open_hint(const char *path, int err)
+{
+	bool fixed = numbered(path);
+
 	switch (err) {
 	case ENOENT:
-		return "is the module loaded? try 'mbox load'";
+		return fixed ? "is the module loaded? try 'mbox load'" :
+		       "no such mailbox: 'mbox ls' lists them, 'mbox create NAME' makes one";
 	case EACCES:
 	case EPERM:
-		return "the device is root:mbox 0660 when the udev rule is installed: run as root or join group 'mbox'";
+		return fixed ? "the device is root:mbox 0660 when the udev rule is installed: run as root or join group 'mbox'" :
+		       "its owner and mode ('mbox ls') do not let you: its owner can chmod it";
 	case ENOTTY:
 	case ENXIO:
 	case ENODEV:
-		return "not a mailbox: mailboxes are /dev/mbox0, /dev/mbox1, ...";
+		return "not a mailbox: mailboxes are /dev/mbox0, /dev/mbox1, ... and the named ones of an mbox instance ('mbox ls DIR')";
 	default:
 		return NULL;
 	}
@@ -95,7 +151,8 @@ static int opened(const char *name, int fd, char *path, size_t size)
 	if (mbox_path(name, path, size))
 		snprintf(path, size, "%s", name);
 	if (fd < 0) {
-		fail(path, -fd, open_hint(-fd));
+		if (numbered(path) || !not_mounted(path, -fd))
+			fail(path, -fd, open_hint(path, -fd));
 		return -1;
 	}
 	return fd;
@@ -528,7 +585,7 @@ static int cmd_status(int argc, char **argv)
 static const char *device_arg(int argc, char **argv)
 {
 	if (optind >= argc)
-		usage_error("which mailbox? give DEV (/dev/mbox0, mbox0 or 0)");
+		usage_error("which mailbox? give DEV (/dev/mbox0, mbox0, 0, or NAME for $MBOX_DIR/NAME)");
 	return argv[optind++];
 }
 
@@ -1078,6 +1135,178 @@ static int cmd_limits(int argc, char **argv)
 	return 0;
 }
 
+/* ---- named mailboxes ----------------------------------------------------- */
+
+/*
+ * Where mbox_create() and mbox_remove() take @name: "DIR/NAME" as is, a
+ * bare NAME in $MBOX_DIR (default /dev/mbox), also a number or "mboxN".
+ */
+static void named_path(const char *name, char *buf, size_t size)
+{
+	const char *dir = secure_getenv("MBOX_DIR");
+
+	if (strchr(name, '/'))
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%s/%s", dir && *dir ? dir : MBOX_DEFAULT_DIR,
+			 name);
+}
+
+static int create_failed(const char *path, int err, const char *group)
+{
+	char dir[PATH_MAX];
+
+	dir_of(path, dir, sizeof(dir));
+	if (not_mounted(path, err))
+		return 1;
+	switch (err) {
+	case EEXIST:
+		return fail(path, err, NULL);
+	case EACCES:
+		return fail(path, err, "creating needs write permission on %s: ask its owner, or mount an instance of your own",
+			    dir);
+	case EPERM:
+		return fail(path, err, "you are not in group '%s': giving it needs CAP_CHOWN",
+			    group ? group : "?");
+	case EINVAL:
+		return fail(path, err, "a name may not be '.' or '..'; mode 0..0777; limits: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u",
+			    MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
+			    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
+	case ENAMETOOLONG:
+		return fail(path, err, "a name has at most %d bytes", MBOX_NAME_MAX);
+	case ENOSPC:
+		return fail(path, err, "%s holds its max= mailboxes (open removed ones count): rm some, or mount -o remount,max=N %s",
+			    dir, dir);
+	case EDQUOT:
+		return fail(path, err, "your quota in %s (user_max=, user_bytes=) is used up: rm some of your mailboxes",
+			    dir);
+	case EROFS:
+		return fail(path, err, "%s is mounted read-only", dir);
+	default:
+		return fail(path, err, NULL);
+	}
+}
+
+/* A group by name or number; a usage error if there is no such group. */
+static gid_t parse_group(const char *s)
+{
+	struct group *gr = getgrnam(s);
+	char *end;
+	unsigned long v;
+
+	if (gr)
+		return gr->gr_gid;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v >= UINT32_MAX)
+		usage_error("--group: no group '%s' (a name or a number)", s);
+	return v;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "max-msg-size", required_argument, NULL, 's' },
+		{ "max-msgs", required_argument, NULL, 'n' },
+		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "max-urgent", required_argument, NULL, 'u' },
+		HELP_OPT, { 0 }
+	};
+	struct mbox_limits l = { 0 };
+	const char *group = NULL;
+	unsigned int mode = 0600;
+	gid_t gid = (gid_t)-1;
+	char path[PATH_MAX], *end;
+	int c, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'm':
+			errno = 0;
+			mode = strtoul(optarg, &end, 8);
+			if (!isdigit((unsigned char)*optarg) || *end || errno ||
+			    mode > 0777)
+				usage_error("--mode: '%s' is not an octal mode 0..0777",
+					    optarg);
+			break;
+		case 'g':
+			group = optarg;
+			gid = parse_group(optarg);
+			break;
+		case 's':
+			l.max_msg_size = parse_number("--max-msg-size", optarg,
+						      UINT32_MAX, true);
+			break;
+		case 'n':
+			l.max_msgs = parse_number("--max-msgs", optarg,
+						  UINT32_MAX, true);
+			break;
+		case 'b':
+			l.max_bytes = parse_number("--max-bytes", optarg,
+						   ULLONG_MAX, true);
+			break;
+		case 'u':
+			l.max_urgent = parse_number("--max-urgent", optarg,
+						    UINT32_MAX, true);
+			break;
+		}
+	}
+	if (optind >= argc)
+		usage_error("give the NAME of the mailbox to create");
+	const char *name = argv[optind++];
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s' (one NAME at a time)",
+			    argv[optind]);
+	if (!*name)
+		usage_error("the NAME is empty");
+	named_path(name, path, sizeof(path));
+	ret = mbox_create(name, mode, gid, &l);
+	if (ret)
+		return create_failed(path, -ret, group);
+	return 0;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	char path[PATH_MAX], dir[PATH_MAX];
+	int i, ret, failed = 0;
+
+	while (next_opt(argc, argv, "h", opts) != -1)
+		;
+	if (optind >= argc)
+		usage_error("give the NAME of each mailbox to remove");
+	for (i = optind; i < argc; i++) {
+		named_path(argv[i], path, sizeof(path));
+		dir_of(path, dir, sizeof(dir));
+		ret = -mbox_remove(argv[i]);
+		if (!ret)
+			continue;
+		failed = 1;
+		if (not_mounted(path, ret))
+			continue;
+		if (ret == EPERM && !strcmp(strrchr(path, '/') + 1,
+					    MBOX_CONTROL_NAME))
+			fail(path, ret, "the instance's control node stays as long as the instance");
+		else if (ret == EPERM)
+			fail(path, ret, "%s is sticky: only the mailbox's owner, the directory's, or root removes it",
+			     dir);
+		else if (ret == EACCES)
+			fail(path, ret, "removing needs write permission on %s", dir);
+		else if (ret == ENOTTY)
+			fail(path, ret, "not a named mailbox: rm removes the mailboxes of an mbox instance ('mbox ls %s')",
+			     dir);
+		else if (ret == ENOENT)
+			fail(path, ret, "no such mailbox: 'mbox ls %s' lists them", dir);
+		else
+			fail(path, ret, NULL);
+	}
+	return failed;
+}
+
 static const struct command commands[] = {
 	{ "load", cmd_load, "[--ko FILE | --module-dir DIR] [PARAM=VALUE...]",
 	  "Load the mbox module: the file FILE, or 'mbox' found by name in DIR\n"
@@ -1113,6 +1342,15 @@ static const struct command commands[] = {
 	{ "limits", cmd_limits, "DEV [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
 	  "Show a mailbox's limits, or change them (needs CAP_SYS_ADMIN).  N may\n"
 	  "end in K, M or G (powers of 1024).\n" },
+	{ "create", cmd_create, "NAME [--mode OCTAL] [--group G] [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
+	  "Create the named mailbox NAME: DIR/NAME in the mbox instance DIR, or a\n"
+	  "bare NAME in $MBOX_DIR (default /dev/mbox), owned by you.\n"
+	  "--mode OCTAL    its permission bits, less the umask (default 0600)\n"
+	  "--group G       its group, a name or a number (default yours)\n"
+	  "--max-*  N      its limits, as for 'mbox limits' (default the module's)\n" },
+	{ "rm", cmd_rm, "NAME...",
+	  "Remove named mailboxes (NAME as for create).  Descriptors already open\n"
+	  "keep working; the messages go with the last close.\n" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1122,7 +1360,9 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: mbox COMMAND [OPTIONS] [ARGS]\n\n"
-		   "DEV is a mailbox: /dev/mbox0, mbox0 or 0.  Commands:\n");
+		   "DEV is a mailbox: /dev/mbox0, mbox0 or 0; a path (DIR/NAME); or a\n"
+		   "bare NAME, the named mailbox $MBOX_DIR/NAME (default /dev/mbox/NAME).\n"
+		   "Commands:\n");
 	for (i = 0; i < NR_COMMANDS; i++)
 		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].usage);
 	fprintf(f, "\n'mbox COMMAND --help' says more; see also mbox(1).\n");
