@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 out=/tmp/mbox-example.out
 . selftests/lib/tap.sh
-plan 6
+plan 7
 show() { sed 's/^/# /' "$out"; }
 has() { grep -q -- "$1" "$out"; }
 flush() { build/bin/mbox flush "$1" > /dev/null; }
@@ -108,4 +108,22 @@ show
 	has "^urgent message seq [0-9]* sent; flushed 3 messages, 18 bytes$" &&
 	has "^after the abort: abort$" && has "^msgs_queued: 0$"
 ok $? "mbox_shell_example.sh: echo, dd and mbox"
+
+# --private: the same on a named mailbox made by mbox create, gone after.
+inst=$(mktemp -d)
+unshare -m --propagation private sh -c '
+	mount -t mbox mbox "$1" || exit 100
+	MBOX=build/bin/mbox sh userspace/examples/mbox_shell_example.sh --private "$1"
+	rc=$?
+	echo "left in the instance: $(ls -A "$1" | tr "\n" " ")"
+	exit $rc' sh "$inst" > "$out" 2>&1
+rc=$?
+rmdir "$inst"
+show
+[ $rc -eq 0 ] && has "^created $inst/shell-example-[0-9]*: crw------- root$" &&
+	has "^dd read: first line$" && has "^from mbox send$" &&
+	has "^urgent message seq 7 sent; flushed 3 messages, 18 bytes$" &&
+	has "^after the abort: abort$" && has "^msgs_queued: 0$" &&
+	has "^left in the instance: mbox-control $"
+ok $? "mbox_shell_example.sh --private: mbox create, the same on a 0600 named mailbox, mbox rm"
 exit $failed
