@@ -23,7 +23,8 @@ orig="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_
 udevd=
 cleanup() {
 	[ -z "$udevd" ] || kill "$udevd" 2> /dev/null
-	umount /dev/mbox 2> /dev/null && rmdir /dev/mbox
+	umount /dev/mbox 2> /dev/null
+	rmdir /dev/mbox 2> /dev/null
 	umount /etc/group 2> /dev/null
 	[ -e /sys/module/mbox ] && rmmod mbox
 	# shellcheck disable=SC2086 # separate words

@@ -32,24 +32,16 @@ as_user() {
 as_user_fails() {
 	if as_user "$1" "$2"; then echo "demo: that should have failed" >&2; exit 1; fi
 }
-field() { mbox info "$1" | sed -n "s/^$2: //p"; }
-# Wait for a counter of mailbox $1 to read $3; 60 s means it never will.
-wait_field() {
-	i=0
-	until [ "$(field "$1" "$2")" = "$3" ]; do
-		i=$((i + 1))
-		[ $i -lt 1200 ] || { echo "demo: $1: $2 never became $3" >&2; exit 1; }
+# Poll until "$@" succeeds; 60 s means it never will.
+wait_until() {
+	end=$(($(date +%s) + 60))
+	until "$@"; do
+		[ "$(date +%s)" -lt $end ] || { echo "demo: gave up waiting for: $*" >&2; exit 1; }
 		sleep 0.05
 	done
 }
-wait_line() {
-	i=0
-	until grep -q "$2" "$1"; do
-		i=$((i + 1))
-		[ $i -lt 1200 ] || { echo "demo: no '$2' in $1" >&2; exit 1; }
-		sleep 0.05
-	done
-}
+# A counter of mailbox $1, as 'mbox info' shows it, reads $3.
+field_is() { [ "$(mbox info "$1" | sed -n "s/^$2: //p")" = "$3" ]; }
 
 echo "== mbox demo: mailboxes of whole messages, stamped by the kernel with their sender"
 
@@ -85,14 +77,14 @@ as_user 1000 'mbox send inbox "job 42: resize the photos"'
 printf 'root# %s\n' "python3 selftests/vm/demo-ack-reader.py $dir/inbox --no-ack &"
 python3 selftests/vm/demo-ack-reader.py "$dir/inbox" --no-ack > "$reader_out" &
 reader=$!
-wait_field inbox inflight 1
-wait_line "$reader_out" 'not acknowledged yet'
+wait_until field_is inbox inflight 1
+wait_until grep -q 'not acknowledged yet' "$reader_out"
 cat "$reader_out"
 as_root 'mbox info inbox | grep -E "^(msgs_queued|inflight)"'
 as_root "kill -9 $reader"
 wait "$reader" || true
 reader=
-wait_field inbox inflight 0
+wait_until field_is inbox inflight 0
 as_root 'mbox info inbox | grep -E "^(msgs_queued|inflight)"'
 as_root "python3 selftests/vm/demo-ack-reader.py $dir/inbox"
 as_root 'mbox info inbox | grep -E "^(msgs_queued|inflight)"'
