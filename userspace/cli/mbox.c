@@ -1654,8 +1654,8 @@ static const struct command commands[] = {
 	  "bytes queued, readers and writers waiting.  A mailbox you may not open\n"
 	  "shows '-' for its counters (null in JSON).\n"
 	  "--json          one JSON array, an object per mailbox: name (or\n"
-	  "                name_base64 when not UTF-8), dir, owner, group, uid,\n"
-	  "                gid, mode, ino, msgs_queued, bytes_queued,\n"
+	  "                name_base64 when not UTF-8), dir (or dir_base64), owner,\n"
+	  "                group, uid, gid, mode, ino, msgs_queued, bytes_queued,\n"
 	  "                readers_waiting, writers_waiting\n" },
 	{ "mount", cmd_mount, "DIR [-o OPTIONS]",
 	  "Mount a new instance of named mailboxes on DIR (mount -t mbox mbox DIR),\n"
