@@ -23,7 +23,8 @@ sed 's/^/# /' "$out"
 [ $rc -eq 0 ] && has '^== demo done$' && [ ! -e /dev/mbox ]
 ok $? "the demo runs to its end (exit $rc) and cleans up after itself"
 
-has '^drwxrwxr-t 0:1000 /dev/mbox$' && has '^crw------- 1000:1000 /dev/mbox/inbox$' &&
+has '^drwxrwxr-t 0:1000 /dev/mbox$' &&
+	after '^uid1001\$ mbox ls' '^[-c]rw------- \+[^ ]\+ \+[^ ]\+ \+- \+- \+- \+- inbox$' &&
 	after '^uid1001\$ echo "let me in"' 'Permission denied$'
 ok $? "an instance at /dev/mbox (1775), a private 0600 mailbox of uid 1000, refused to uid 1001"
 

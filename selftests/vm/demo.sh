@@ -52,7 +52,7 @@ as_root "stat -c '%A %u:%g %n' $dir $dir/*"
 
 say "2. uid 1000 creates a private mailbox (mode 0600: nobody else may open it)."
 as_user 1000 'mbox create inbox'
-as_root "stat -c '%A %u:%g %n' $dir/inbox"
+as_user 1001 'mbox ls            # uid 1001 sees it, not its counters'
 as_user_fails 1001 'echo "let me in" > /dev/mbox/inbox'
 
 say "3. One write is one message.  The kernel stamps the sender's ids on it:"
@@ -92,7 +92,7 @@ as_root 'mbox info inbox | grep -E "^(msgs_queued|inflight)"'
 say "6. rm takes the name at once (descriptors already open keep working until"
 echo "   closed); unmounting frees the instance."
 as_user 1000 'mbox rm inbox'
-as_root "ls $dir"
+as_root 'mbox ls'
 as_root "umount $dir && rmdir $dir"
 as_root 'cat /sys/class/mbox/instances'
 
