@@ -68,7 +68,7 @@ help:
 	@echo '   MBOX_TIMEOUT_SCALE=K  stretch every timeout K times (a slow machine)'
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
-	@echo 'make demo         boot the VM and watch two processes exchange messages'
+	@echo 'make demo         boot the VM and watch a one-minute tour of a named mailbox'
 	@echo 'make bench        mbox against pipes, sockets and message queues: single-CPU'
 	@echo '                  scenarios in instructions (icount VM), two-CPU ones in TCG time'
 	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -z 64"); BENCH_ONLY=icount|tcg'
