@@ -68,7 +68,7 @@ help:
 	@echo '   MBOX_TIMEOUT_SCALE=K  stretch every timeout K times (a slow machine)'
 	@echo 'make check-fast   the same on the stock kernel only'
 	@echo '   T=NAME         only the named test programs (e.g. T=mbox_oob_test)'
-	@echo 'make demo         boot the VM and watch two processes exchange messages'
+	@echo 'make demo         boot the VM and watch a one-minute tour of a named mailbox'
 	@echo 'make bench        mbox against pipes, sockets and message queues: single-CPU'
 	@echo '                  scenarios in instructions (icount VM), two-CPU ones in TCG time'
 	@echo '   BENCH_ARGS=... options of mbox_bench (e.g. "--reps 7 -z 64"); BENCH_ONLY=icount|tcg'
@@ -80,7 +80,7 @@ help:
 	@echo 'make stress DURATION=S [SEED=N]   the concurrency stress test for S seconds (debug kernel)'
 	@echo 'make fuzz DURATION=S [SEED=N]     the fuzzer for S seconds (debug kernel; LANE=stock for the stock one)'
 	@echo 'make deps         install the Debian packages that are missing'
-	@echo 'make install      module, libmbox, mbox, headers, man pages, udev rule (DESTDIR=, PREFIX=/usr/local)'
+	@echo 'make install      module, libmbox, mbox, headers, man pages, udev rule, /dev/mbox mount unit (DESTDIR=, PREFIX=/usr/local)'
 	@echo 'make install-userspace  the same without the module (with DKMS); make uninstall'
 	@echo 'make dkms-install / dkms-remove   the module through DKMS, rebuilt for each kernel'
 	@echo 'make KDIR=/lib/modules/$$(uname -r)/build   build for the running kernel'
@@ -231,7 +231,9 @@ INSTALLED_USERSPACE = $(INCLUDEDIR)/linux/mbox.h $(INCLUDEDIR)/mbox.h \
 	$(LIBDIR)/libmbox.so $(LIBDIR)/libmbox.a $(LIBDIR)/pkgconfig/libmbox.pc \
 	$(BINDIR)/mbox \
 	$(MANDIR)/man1/mbox.1 $(MANDIR)/man3/libmbox.3 $(MANDIR)/man4/mbox.4 \
-	$(SYSCONFDIR)/udev/rules.d/60-mbox.rules
+	$(MANDIR)/man5/mboxfs.5 \
+	$(SYSCONFDIR)/udev/rules.d/60-mbox.rules \
+	$(SYSCONFDIR)/systemd/system/dev-mbox.mount
 # Configuration the user may edit: installed only when absent, removed only
 # when unchanged.
 INSTALLED_CONFIG = $(SYSCONFDIR)/modprobe.d/mbox.conf:packaging/modprobe.conf \
@@ -268,21 +270,30 @@ install-userspace: userspace
 	install -D -m 644 userspace/man/mbox.1 $(DESTDIR)$(MANDIR)/man1/mbox.1
 	install -D -m 644 userspace/man/libmbox.3 $(DESTDIR)$(MANDIR)/man3/libmbox.3
 	install -D -m 644 userspace/man/mbox.4 $(DESTDIR)$(MANDIR)/man4/mbox.4
+	install -D -m 644 userspace/man/mboxfs.5 $(DESTDIR)$(MANDIR)/man5/mboxfs.5
 	install -D -m 644 packaging/60-mbox.rules $(DESTDIR)$(SYSCONFDIR)/udev/rules.d/60-mbox.rules
+	install -D -m 644 packaging/dev-mbox.mount $(DESTDIR)$(SYSCONFDIR)/systemd/system/dev-mbox.mount
 	@for c in $(INSTALLED_CONFIG); do \
 		dst=$(DESTDIR)$${c%%:*}; \
 		if [ -e "$$dst" ]; then echo "kept $$dst (yours)"; \
 		else install -D -m 644 $${c#*:} "$$dst"; fi; \
 	done
-	@# On the real system: the linker cache, the group, udev's rules.
+	@# On the real system: the linker cache, the group, udev's rules,
+	@# systemd's units (the mount unit is installed, not enabled).
 	@if [ -z "$(DESTDIR)" ]; then \
 		ldconfig; \
 		getent group mbox > /dev/null || groupadd --system mbox; \
 		if command -v udevadm > /dev/null; then udevadm control --reload || true; fi; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi; \
 		echo 'installed: add users to group mbox to give them the mailboxes'; \
+		echo 'named mailboxes at boot: systemctl enable --now dev-mbox.mount'; \
 	fi
 
 uninstall:
+	@# An enabled mount unit would leave its link in sysinit.target.wants.
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --quiet dev-mbox.mount 2> /dev/null || true; \
+	fi
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_MODULE) $(INSTALLED_USERSPACE))
 	@for c in $(INSTALLED_CONFIG); do \
 		dst=$(DESTDIR)$${c%%:*}; \
@@ -300,6 +311,7 @@ uninstall:
 		done; \
 	else \
 		depmod -a $(KRELEASE); ldconfig; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi; \
 	fi
 
 # DKMS rebuilds the module for each kernel installed later.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The mbox command: every subcommand, its output (--json parsed back by
 # Python's json module), its exit codes (0 done, 1 failed, 2 usage) and its
-# error messages.  Module control runs last and leaves the module loaded
+# error messages; named mailboxes in an instance it mounts and unmounts.  Module control runs last and leaves the module loaded
 # as it found it.
 set -u
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ out=/tmp/mbox-cli.out
 err=/tmp/mbox-cli.err
 
 . selftests/lib/tap.sh
-plan 27
+plan 42
 tap_on_fail() {
 	sed 's/^/# stdout: /' "$out" | head -20
 	sed 's/^/# stderr: /' "$err" | head -20
@@ -201,10 +201,195 @@ m status --json
 [ $rc -eq 0 ] && json 'j[0]["loaded"] and j[0]["version"] == open("VERSION").read().strip() and j[0]["nr_mailboxes"] == int(open("/sys/module/mbox/parameters/nr_mailboxes").read())'
 ok $? "status --json reports the module, its version and parameters"
 
+# ---- named mailboxes, in an instance of our own mounted on $nd.
+nd=$(mktemp -d /tmp/mbox-cli-named.XXXXXX)
+plain=$(mktemp -d /tmp/mbox-cli-plain.XXXXXX)
+chmod 755 "$nd" "$plain"
+trap 'umount -l "$nd" 2> /dev/null; rmdir "$nd"; rm -rf "$plain"' EXIT
+# Run the command as uid/gid $1 with no groups and no capabilities.
+as() {
+	uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups "$mbox" "$@" > "$out" 2> "$err"
+	rc=$?
+}
+is_instance() { [ "$(stat -f -c %t "$1")" = 6d626f78 ]; }
+# The JSON array 'mbox ls --json' printed, as a dict by name: 'd'.
+ls_json() {
+	python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))
+d = {e["name"]: e for e in a}
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$out" "$1"
+}
+
+m --help
+[ $rc -eq 0 ] && grep -q '^  create  NAME' "$out" && grep -q '^  rm      NAME\.\.\.' "$out" &&
+	grep -q '^  ls      \[DIR\] \[--json\]' "$out" && grep -q '^  mount   DIR' "$out"
+ok $? "--help lists create, rm, ls and mount"
+
+m mount /nonexistent-mbox-dir
+rc1=$rc
+grep -qx "mbox: /nonexistent-mbox-dir: No such file or directory (no such directory: mkdir -p /nonexistent-mbox-dir first)" "$err"
+msg1=$?
+m mount "$nd" -o max=0
+rc2=$rc
+grep -q "^mbox: $nd: Invalid argument (a bad option in 'max=0'" "$err"
+msg2=$?
+as 1000 mount "$nd"
+rc3=$rc
+grep -q "^mbox: $nd: Operation not permitted (mounting needs root (CAP_SYS_ADMIN), or a user namespace you own" "$err"
+msg3=$?
+m mount
+rc4=$rc
+! is_instance "$nd" && [ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] &&
+	[ $rc3 -eq 1 ] && [ $msg3 -eq 0 ] && [ $rc4 -eq 2 ]
+ok $? "mount fails on a missing directory, a bad option, without privilege; names the fix; mounts nothing"
+
+m mount "$nd" -o mode=1777,max=4
+[ $rc -eq 0 ] && [ ! -s "$out" ] && is_instance "$nd" && [ "$(stat -c %a "$nd")" = 1777 ] &&
+	[ -c "$nd/mbox-control" ]
+ok $? "mount DIR -o OPTIONS mounts an instance with those options"
+
+m create "$nd/jobs"
+[ $rc -eq 0 ] && [ ! -s "$out" ] && [ ! -s "$err" ] &&
+	[ "$(stat -c '%F %a %u %g' "$nd/jobs")" = "character special file 600 0 0" ] &&
+	m create "$nd/jobs" && [ $rc -eq 1 ] && grep -qx "mbox: $nd/jobs: File exists" "$err"
+ok $? "create makes a 0600 mailbox silently; an existing name fails with File exists"
+
+m create "$nd/lim" --mode 640 --group 3000 --max-msg-size 1K --max-msgs 5 --max-bytes 4K --max-urgent 2
+[ $rc -eq 0 ] && [ "$(stat -c '%a %u %g' "$nd/lim")" = "640 0 3000" ] && m info "$nd/lim" --json &&
+	json 'j[0]["max_msg_size"] == 1024 and j[0]["max_msgs"] == 5 and j[0]["max_bytes"] == 4096 and j[0]["max_urgent"] == 2 and j[0]["msgs_queued"] == 0'
+ok $? "create --mode --group --max-* gives the mailbox that mode, group and those limits"
+
+long=$(printf '%0256d' 0)
+m create "$nd/$long"
+rc1=$rc
+grep -qx "mbox: $nd/$long: File name too long (a name has at most 255 bytes)" "$err"
+msg1=$?
+m create "$nd/.."
+rc2=$rc
+grep -q "^mbox: $nd/..: Invalid argument (a name may not be '.' or '..'" "$err"
+msg2=$?
+m create "$nd/x" --mode 888
+rc3=$rc
+m create "$nd/x" --mode 1777
+rc4=$rc
+m create "$nd/x" --max-msgs lots
+rc5=$rc
+m create "$nd/x" --group no-such-group-here
+rc6=$rc
+m create
+rc7=$rc
+m create "$nd/x" "$nd/y"
+rc8=$rc
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ $rc3 -eq 2 ] &&
+	[ $rc4 -eq 2 ] && [ $rc5 -eq 2 ] && [ $rc6 -eq 2 ] && [ $rc7 -eq 2 ] && [ $rc8 -eq 2 ] &&
+	[ "$(ls -A "$nd" | wc -l)" -eq 3 ]
+ok $? "create: a long name, '..' fail (1); a bad mode, number, group or argument count is usage (2); nothing created"
+
+MBOX_DIR=$plain m create x
+rc1=$rc
+grep -qx "mbox: $plain/x: Inappropriate ioctl for device (is $plain mounted? mount -t mbox mbox $plain (or 'mbox mount $plain'))" "$err"
+msg1=$?
+env -u MBOX_DIR "$mbox" create x > "$out" 2> "$err"
+rc2=$?
+grep -q " (is /dev/mbox mounted? mount -t mbox mbox /dev/mbox (or 'mbox mount /dev/mbox'))$" "$err"
+msg2=$?
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ -z "$(ls -A "$plain")" ]
+ok $? "create where no instance is mounted (\$MBOX_DIR, default /dev/mbox) fails and says how to mount one"
+
+MBOX_DIR=$nd "$mbox" send jobs hello && MBOX_DIR=$nd m info jobs --json
+[ $rc -eq 0 ] && json 'j[0]["device"] == "'"$nd"'/jobs" and j[0]["msgs_queued"] == 1 and j[0]["bytes_queued"] == 5'
+ok $? "send and info take a bare NAME as \$MBOX_DIR/NAME"
+
+m ls "$nd" --json
+[ $rc -eq 0 ] && ls_json 'sorted(d) == ["jobs", "lim"] and [e["name"] for e in a] == ["jobs", "lim"] and
+	d["jobs"]["owner"] == "root" and d["jobs"]["group"] == "root" and d["jobs"]["uid"] == 0 and
+	d["jobs"]["mode"] == "-rw-------" and d["jobs"]["msgs_queued"] == 1 and d["jobs"]["bytes_queued"] == 5 and
+	d["jobs"]["readers_waiting"] == 0 and d["jobs"]["writers_waiting"] == 0 and
+	d["lim"]["mode"] == "-rw-r-----" and d["lim"]["gid"] == 3000 and d["lim"]["msgs_queued"] == 0' &&
+	MBOX_DIR=$nd m ls && [ "$(wc -l < "$out")" -eq 3 ] &&
+	grep -Eqx -- '-rw------- +root +root +1 +5 +0 +0 jobs' "$out"
+ok $? "ls --json lists the mailboxes sorted with owner, mode and counters; ls (\$MBOX_DIR) as text"
+
+# A reader blocked in read(), where the kernel counts it ('mbox recv'
+# waits in poll()).
+dd if="$nd/lim" of=/dev/null bs=64 count=1 2> /dev/null &
+pid=$!
+deadline=$(($(date +%s) + wait_limit))
+until "$mbox" ls "$nd" --json > "$out" 2> "$err" && ls_json 'd["lim"]["readers_waiting"] == 1' ||
+	[ "$(date +%s)" -ge $deadline ]; do
+	sleep 0.1
+done
+ls_json 'd["lim"]["readers_waiting"] == 1 and d["jobs"]["readers_waiting"] == 0'
+st1=$?
+"$mbox" send "$nd/lim" wake
+wait $pid
+st2=$?
+[ $st1 -eq 0 ] && [ $st2 -eq 0 ]
+ok $? "ls shows a reader blocked in read()"
+
+as 1000 create "$nd/priv"
+rc1=$rc
+as 1001 send "$nd/priv" x
+rc2=$rc
+grep -qx "mbox: $nd/priv: Permission denied (its owner and mode ('mbox ls') do not let you: its owner can chmod it)" "$err"
+msg2=$?
+m send "$nd/priv" from-root
+rc3=$rc
+as 1001 ls "$nd" --json
+[ $rc1 -eq 0 ] && [ "$(stat -c '%a %u %g' "$nd/priv")" = "600 1000 1000" ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] &&
+	[ $rc3 -eq 0 ] && [ $rc -eq 0 ] &&
+	ls_json 'd["priv"]["uid"] == 1000 and d["priv"]["mode"] == "-rw-------" and d["priv"]["msgs_queued"] is None and
+		d["priv"]["bytes_queued"] is None and d["priv"]["readers_waiting"] is None and d["jobs"]["msgs_queued"] is None' &&
+	as 1000 ls "$nd" && grep -Eqx -- '-rw------- +[^ ]+ +[^ ]+ +1 +9 +0 +0 priv' "$out" &&
+	grep -Eqx -- '-rw------- +root +root +- +- +- +- jobs' "$out"
+ok $? "uid 1000 creates a 0600 mailbox; uid 1001 cannot open it (ls shows no counters), root can"
+
+m create "$nd/fourth" && m create "$nd/fifth"
+[ $rc -eq 1 ] && grep -qx "mbox: $nd/fifth: No space left on device ($nd holds its max= mailboxes (open removed ones count): rm some, or mount -o remount,max=N $nd)" "$err" &&
+	[ ! -e "$nd/fifth" ]
+ok $? "create in a full instance (max=) fails and says what to do"
+
+touch "$plain/file"
+m rm "$nd/mbox-control"
+rc1=$rc
+grep -qx "mbox: $nd/mbox-control: Operation not permitted (the instance's control node stays as long as the instance)" "$err"
+msg1=$?
+m rm "$plain/file"
+rc2=$rc
+as 1001 rm "$nd/priv"
+rc3=$rc
+grep -q "^mbox: $nd/priv: Operation not permitted ($nd is sticky" "$err"
+msg3=$?
+m rm
+rc4=$rc
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ -c "$nd/mbox-control" ] && [ $rc2 -eq 1 ] && [ -f "$plain/file" ] &&
+	[ $rc3 -eq 1 ] && [ $msg3 -eq 0 ] && [ -c "$nd/priv" ] && [ $rc4 -eq 2 ]
+ok $? "rm refuses mbox-control, a file outside an instance, another user's mailbox; no NAME is usage"
+
+MBOX_DIR=$nd m rm jobs nope lim
+rc1=$rc
+grep -qx "mbox: $nd/nope: No such file or directory (no such mailbox: 'mbox ls $nd' lists them)" "$err"
+msg1=$?
+MBOX_DIR=$nd m recv jobs
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ ! -e "$nd/jobs" ] && [ ! -e "$nd/lim" ] && [ $rc -eq 1 ] &&
+	grep -qx "mbox: $nd/jobs: No such file or directory (no such mailbox: 'mbox ls $nd' lists them, 'mbox create' makes one)" "$err"
+ok $? "rm removes each NAME, exits 1 when one is missing; a removed mailbox no longer opens"
+
+umount "$nd"
+m ls "$nd"
+[ $rc -eq 1 ] && grep -qx "mbox: $nd: Inappropriate ioctl for device (not an mbox instance: is $nd mounted? mount -t mbox mbox $nd (or 'mbox mount $nd'))" "$err"
+ok $? "ls of a directory that is no instance fails and says how to mount one"
+rmdir "$nd"
+rm -rf "$plain"
+trap - EXIT
+
 # ---- module control: last, and the module is loaded back as it was.
 ko=${MBOX_KO:-}
 if [ -z "$ko" ]; then
-	echo "ok 27 # SKIP MBOX_KO does not name the module file"
+	echo "ok 42 # SKIP MBOX_KO does not name the module file"
 	exit $failed
 fi
 params="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_msgs=$(param max_msgs) max_bytes=$(param max_bytes) max_urgent=$(param max_urgent)"

@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 out=/tmp/mbox-example.out
 . selftests/lib/tap.sh
-plan 5
+plan 7
 show() { sed 's/^/# /' "$out"; }
 has() { grep -q -- "$1" "$out"; }
 flush() { build/bin/mbox flush "$1" > /dev/null; }
@@ -78,6 +78,27 @@ show
 	sed -n 6p "$out" | grep -q "flags -: job 3$" && has "^mailbox empty: done"
 ok $? "mbox_example.py: EPOLLPRI, the urgent message first, the sender as the kernel stamped it"
 
+# --private: a 0600 named mailbox in an instance of our own (a private
+# mount namespace, so nothing is left mounted if this dies), removed once
+# both ends have it open.
+inst=$(mktemp -d)
+unshare -m --propagation private sh -c '
+	mount -t mbox mbox "$1" || exit 100
+	python3 userspace/examples/mbox_example.py --private "$1"
+	rc=$?
+	echo "left in the instance: $(ls -A "$1" | tr "\n" " ")"
+	exit $rc' sh "$inst" > "$out" 2>&1
+rc=$?
+rmdir "$inst"
+show
+[ $rc -eq 0 ] && has "^created $inst/example-[0-9]*, mode 0600, owner uid 0$" &&
+	has "^removed $inst/example-[0-9]*; the open descriptors still work$" &&
+	[ "$(grep -c '^EPOLLPRI' "$out")" -eq 1 ] &&
+	grep -A1 '^EPOLLPRI' "$out" | grep -q "from the child (uid 0, gid 0) flags urgent: cancel$" &&
+	has "flags -: job 3$" && has "^mailbox empty: done" &&
+	has "^left in the instance: mbox-control $"
+ok $? "mbox_example.py --private: a 0600 named mailbox created through mbox-control, used, removed"
+
 flush 1
 MBOX=build/bin/mbox sh userspace/examples/mbox_shell_example.sh /dev/mbox1 > "$out" 2>&1
 rc=$?
@@ -87,4 +108,22 @@ show
 	has "^urgent message seq [0-9]* sent; flushed 3 messages, 18 bytes$" &&
 	has "^after the abort: abort$" && has "^msgs_queued: 0$"
 ok $? "mbox_shell_example.sh: echo, dd and mbox"
+
+# --private: the same on a named mailbox made by mbox create, gone after.
+inst=$(mktemp -d)
+unshare -m --propagation private sh -c '
+	mount -t mbox mbox "$1" || exit 100
+	MBOX=build/bin/mbox sh userspace/examples/mbox_shell_example.sh --private "$1"
+	rc=$?
+	echo "left in the instance: $(ls -A "$1" | tr "\n" " ")"
+	exit $rc' sh "$inst" > "$out" 2>&1
+rc=$?
+rmdir "$inst"
+show
+[ $rc -eq 0 ] && has "^created $inst/shell-example-[0-9]*: crw------- root$" &&
+	has "^dd read: first line$" && has "^from mbox send$" &&
+	has "^urgent message seq 7 sent; flushed 3 messages, 18 bytes$" &&
+	has "^after the abort: abort$" && has "^msgs_queued: 0$" &&
+	has "^left in the instance: mbox-control $"
+ok $? "mbox_shell_example.sh --private: mbox create, the same on a 0600 named mailbox, mbox rm"
 exit $failed

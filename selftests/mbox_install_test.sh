@@ -3,8 +3,10 @@
 # The installed module, as a user's machine would load it: modprobe finds
 # it in a module tree made by 'make install' (build/destdir, made on the
 # host by selftests/host/install_test.sh) and applies the options of a
-# modprobe.d file; a real systemd-udevd applies the installed udev rule
-# (root:mbox 0660).  The module is loaded back as it was found.
+# modprobe.d file; the installed mount unit's mount, done by mount(8) as
+# systemd would, makes an instance at /dev/mbox owned by group mbox; a
+# real systemd-udevd applies the installed udev rule (root:mbox 0660).
+# The module is loaded back as it was found.
 set -u
 cd "$(dirname "$0")/.."
 . selftests/lib/tap.sh
@@ -13,7 +15,7 @@ if [ ! -d build/destdir ] || [ -z "${MBOX_KO:-}" ]; then
 	echo "1..0 # SKIP no installed tree (build/destdir) or MBOX_KO"
 	exit 0
 fi
-plan 3
+plan 4
 param() { cat "/sys/module/mbox/parameters/$1"; }
 rel=$(uname -r)
 root=/tmp/mbox-root
@@ -21,6 +23,8 @@ orig="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_
 udevd=
 cleanup() {
 	[ -z "$udevd" ] || kill "$udevd" 2> /dev/null
+	umount /dev/mbox 2> /dev/null
+	rmdir /dev/mbox 2> /dev/null
 	umount /etc/group 2> /dev/null
 	[ -e /sys/module/mbox ] && rmmod mbox
 	# shellcheck disable=SC2086 # separate words
@@ -60,15 +64,31 @@ modprobe -d "$root" -C "$root/etc/modprobe.d" mbox && [ "$(param nr_mailboxes)" 
 	! grep -qv '^#' "$root/etc/modprobe.d/mbox.conf"
 ok $? "the installed modprobe.d example loads the defaults until edited"
 
-# udev: the installed rule, a group 'mbox' (added to a private copy of
-# /etc/group, the host's is read-only here), a real udevd.
-if [ ! -d /proc/sys/fs/inotify ]; then
-	echo "ok 3 # SKIP udevd needs inotify, which this kernel lacks (CONFIG_INOTIFY_USER)"
-	exit $failed
-fi
+# A group 'mbox', as 'make install' makes it, in a private copy of
+# /etc/group (the host's is read-only here).
 grep -v '^mbox:' /etc/group > /tmp/group
 echo 'mbox:x:975:' >> /tmp/group
 mount --bind /tmp/group /etc/group
+
+# The mount unit: mount(8) with its What=, Where=, Type= and Options=, as
+# systemd runs it (no systemd as PID 1 here); the group's name must
+# become its gid and every option must be one the kernel takes.
+unit=$root/etc/systemd/system/dev-mbox.mount
+key() { sed -n "s/^$1=//p" "$unit"; }
+where=$(key Where)
+echo "# mount -t $(key Type) $(key What) $where -o $(key Options)"
+mkdir "$where" && mount -t "$(key Type)" "$(key What)" "$where" -o "$(key Options)" &&
+	perms=$(stat -c '%a %U:%G' "$where") && echo "# $where: $perms" &&
+	[ "$perms" = "1775 root:mbox" ] && [ -c "$where/mbox-control" ] &&
+	grep -q " $where rw,nosuid,noexec[, ].* - mbox mbox rw,mode=1775,gid=975$" /proc/self/mountinfo &&
+	umount "$where" && rmdir "$where"
+ok $? "the installed dev-mbox.mount's options mount an instance at /dev/mbox: 1775 root:mbox"
+
+# udev: the installed rule, the group 'mbox' above, a real udevd.
+if [ ! -d /proc/sys/fs/inotify ]; then
+	echo "ok 4 # SKIP udevd needs inotify, which this kernel lacks (CONFIG_INOTIFY_USER)"
+	exit $failed
+fi
 mkdir -p /run/udev/rules.d
 cp "$root/etc/udev/rules.d/60-mbox.rules" /run/udev/rules.d/
 chmod 0600 /dev/mbox0 /dev/mbox1

@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libmbox, through its shared library: every call, its results and its
- * errors, including module control through libkmod (run last, since it
- * unloads and reloads the module).
+ * errors, named mailboxes in private mbox instances, and module control
+ * through libkmod (run last, since it unloads and reloads the module).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -647,6 +653,403 @@ TEST(headers_format_on_one_line)
 				       MBOX_MSG_URGENT | MBOX_MSG_REDELIVERED |
 				       0x40, tiny, sizeof(tiny)));
 	EXPECT_STREQ("cred_mi", tiny);
+}
+
+/*
+ * Named mailboxes: each case mounts a private mbox instance in a mount
+ * namespace of its own (the harness forks each case), so nothing it
+ * mounts outlives it.
+ */
+FIXTURE(named) {
+	char dir[64];		/* the instance, mode 1777, max=4 */
+	char plain[64];		/* an ordinary directory */
+};
+
+FIXTURE_SETUP(named)
+{
+	strcpy(self->dir, "/tmp/mbox-lib-named.XXXXXX");
+	strcpy(self->plain, "/tmp/mbox-lib-plain.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_NE(NULL, mkdtemp(self->plain));
+	ASSERT_EQ(0, chmod(self->plain, 0755));
+	ASSERT_EQ(0, unshare(CLONE_NEWNS));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	ASSERT_EQ(0, mount("mbox", self->dir, "mbox", 0, "mode=1777,max=4"));
+	umask(0);
+	unsetenv("MBOX_DIR");
+}
+
+FIXTURE_TEARDOWN(named)
+{
+	char path[128];
+
+	umount2(self->plain, MNT_DETACH);
+	umount2(self->dir, MNT_DETACH);
+	snprintf(path, sizeof(path), "%s/" MBOX_CONTROL_NAME, self->plain);
+	unlink(path);
+	rmdir(self->dir);
+	rmdir(self->plain);
+}
+
+/* @dir/@name into @buf, returned. */
+static const char *in(char *buf, const char *dir, const char *name)
+{
+	snprintf(buf, 512, "%s/%s", dir, name);
+	return buf;
+}
+
+/* Entries of @dir, "." and ".." not counted. */
+static int entries(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+enum user_op { U_CREATE_0600, U_CREATE_GID_3000, U_CREATE_GID_OWN,
+	       U_OPEN_RD, U_OPEN_WR, U_REMOVE };
+
+struct user_call {
+	uid_t uid;
+	const char *path;
+	enum user_op op;
+};
+
+/* What @c->op returns as uid/gid @c->uid without capabilities: -errno. */
+static int user_op(const struct user_call *c)
+{
+	int fd;
+
+	if (setgroups(0, NULL) || setresgid(c->uid, c->uid, c->uid) ||
+	    setresuid(c->uid, c->uid, c->uid))
+		return -200;
+	switch (c->op) {
+	case U_CREATE_0600:
+		return mbox_create(c->path, 0600, (gid_t)-1, NULL);
+	case U_CREATE_GID_3000:
+		return mbox_create(c->path, 0600, 3000, NULL);
+	case U_CREATE_GID_OWN:
+		return mbox_create(c->path, 0600, c->uid, NULL);
+	case U_OPEN_RD:
+	case U_OPEN_WR:
+		fd = mbox_open(c->path, c->op == U_OPEN_RD ? O_RDONLY : O_WRONLY);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	case U_REMOVE:
+		return mbox_remove(c->path);
+	}
+	return -201;
+}
+
+/* user_op() in a child as @uid; its result, or a positive number. */
+static int as_user(uid_t uid, const char *path, enum user_op op)
+{
+	struct user_call c = { uid, path, op };
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1000;
+	if (pid == 0)
+		_exit(-user_op(&c));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 1001;
+	return -WEXITSTATUS(status);
+}
+
+TEST_F(named, create_open_remove)
+{
+	struct mbox_msg_header hdr;
+	struct mbox_info info;
+	char path[512], buf[16];
+	struct stat st;
+	int fd;
+
+	in(path, self->dir, "jobs");
+	ASSERT_EQ(0, mbox_create(path, 0640, (gid_t)-1, NULL));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(S_IFCHR | 0640, st.st_mode);
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(0, st.st_gid);
+
+	/* A mailbox like /dev/mboxN, with the module's default limits. */
+	fd = mbox_open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	EXPECT_EQ((__u32)st.st_ino, info.index);
+	EXPECT_EQ(param("max_msg_size"), info.max_msg_size);
+	EXPECT_EQ(param("max_msgs"), info.max_msgs);
+	EXPECT_EQ(param("max_bytes"), info.max_bytes);
+	EXPECT_EQ(param("max_urgent"), info.max_urgent);
+	ASSERT_EQ(2, mbox_send(fd, "hi", 2, 0));
+
+	/* Removed: the name is gone, the open file still works. */
+	ASSERT_EQ(0, mbox_remove(path));
+	EXPECT_EQ(-1, stat(path, &st));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-ENOENT, mbox_open(path, O_RDONLY));
+	EXPECT_EQ(-ENOENT, mbox_remove(path));
+	ASSERT_EQ(2, mbox_recv(fd, &hdr, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "hi", 2));
+	close(fd);
+
+	/* The kernel applies the umask to the mode. */
+	umask(022);
+	in(path, self->dir, "masked");
+	ASSERT_EQ(0, mbox_create(path, 0666, (gid_t)-1, NULL));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(S_IFCHR | 0644, st.st_mode);
+}
+
+TEST_F(named, create_takes_limits_and_group)
+{
+	struct mbox_limits l = {
+		.max_msg_size = 100, .max_msgs = 3, .max_bytes = 1000,
+		.max_urgent = 4,
+	};
+	struct mbox_info info;
+	char path[512];
+	struct stat st;
+	int fd;
+
+	in(path, self->dir, "small");
+	ASSERT_EQ(0, mbox_create(path, 0600, 3000, &l));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0, st.st_uid);
+	/* Root may give any group. */
+	EXPECT_EQ(3000, st.st_gid);
+	fd = mbox_open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	close(fd);
+	EXPECT_EQ(100, info.max_msg_size);
+	EXPECT_EQ(3, info.max_msgs);
+	EXPECT_EQ(1000, info.max_bytes);
+	EXPECT_EQ(4, info.max_urgent);
+
+	/* A limit left 0 is the module's default. */
+	memset(&l, 0, sizeof(l));
+	l.max_msgs = 5;
+	in(path, self->dir, "five");
+	ASSERT_EQ(0, mbox_create(path, 0600, (gid_t)-1, &l));
+	fd = mbox_open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	close(fd);
+	EXPECT_EQ(5, info.max_msgs);
+	EXPECT_EQ(param("max_msg_size"), info.max_msg_size);
+	EXPECT_EQ(param("max_bytes"), info.max_bytes);
+	EXPECT_EQ(param("max_urgent"), info.max_urgent);
+}
+
+/* Every error of mbox_create(), and after each nothing was created. */
+TEST_F(named, create_errors_create_nothing)
+{
+	struct mbox_limits bad = { .max_msg_size = 4096, .max_bytes = 4095 };
+	char path[512], name[MBOX_NAME_MAX + 2], file[512];
+	char events[sizeof(struct inotify_event) + NAME_MAX + 1];
+	struct stat st;
+	int fd, ino;
+
+	ASSERT_EQ(0, mbox_create(in(path, self->dir, "taken"), 0600,
+				 (gid_t)-1, NULL));
+#define CREATE_FAILS(err, path, mode, limits) do {				\
+		const char *p_ = (path);					\
+									\
+		EXPECT_EQ(-(err), mbox_create(p_, mode, (gid_t)-1, limits))	\
+			TH_LOG("%s", p_);					\
+		EXPECT_EQ(2, entries(self->dir));				\
+	} while (0)
+
+	CREATE_FAILS(EEXIST, in(path, self->dir, "taken"), 0600, NULL);
+	CREATE_FAILS(EEXIST, in(path, self->dir, MBOX_CONTROL_NAME), 0600, NULL);
+	CREATE_FAILS(EINVAL, in(path, self->dir, "x"), 01600, NULL);
+	CREATE_FAILS(EINVAL, in(path, self->dir, "x"), 0600, &bad);
+	CREATE_FAILS(EINVAL, in(path, self->dir, "."), 0600, NULL);
+	CREATE_FAILS(EINVAL, in(path, self->dir, ".."), 0600, NULL);
+	CREATE_FAILS(EINVAL, in(path, self->dir, ""), 0600, NULL);
+	CREATE_FAILS(EINVAL, "", 0600, NULL);
+	EXPECT_EQ(-EINVAL, mbox_create(NULL, 0600, (gid_t)-1, NULL));
+	memset(name, 'n', MBOX_NAME_MAX + 1);
+	name[MBOX_NAME_MAX + 1] = '\0';
+	CREATE_FAILS(ENAMETOOLONG, in(path, self->dir, name), 0600, NULL);
+	CREATE_FAILS(ENOENT, "/nonexistent-mbox-dir/x", 0600, NULL);
+
+	/*
+	 * Not an instance: -ENOTTY before anything is opened, even with a
+	 * node of the control's name there.
+	 */
+	fd = open(in(file, self->plain, MBOX_CONTROL_NAME),
+		  O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, ino);
+	ASSERT_LE(0, inotify_add_watch(ino, file, IN_OPEN));
+	CREATE_FAILS(ENOTTY, in(path, self->plain, "x"), 0600, NULL);
+	/* The node was not even opened. */
+	EXPECT_EQ(-1, read(ino, events, sizeof(events)));
+	EXPECT_EQ(EAGAIN, errno);
+	close(ino);
+	EXPECT_EQ(1, entries(self->plain));
+
+	/* Through a read-only bind mount of the instance. */
+	ASSERT_EQ(0, mount(self->dir, self->plain, NULL, MS_BIND, NULL));
+	ASSERT_EQ(0, mount(NULL, self->plain, NULL,
+			   MS_REMOUNT | MS_BIND | MS_RDONLY, NULL));
+	CREATE_FAILS(EROFS, in(path, self->plain, "x"), 0600, NULL);
+	EXPECT_EQ(-EROFS, mbox_remove(in(path, self->plain, "taken")));
+	ASSERT_EQ(0, umount(self->plain));
+
+	/* Another user: no write permission on the root, not in the group. */
+	ASSERT_EQ(0, chmod(self->dir, 01755));
+	EXPECT_EQ(-EACCES, as_user(2000, in(path, self->dir, "x"), U_CREATE_0600));
+	EXPECT_EQ(2, entries(self->dir));
+	ASSERT_EQ(0, chmod(self->dir, 01777));
+	EXPECT_EQ(-EPERM, as_user(2000, in(path, self->dir, "x"), U_CREATE_GID_3000));
+	EXPECT_EQ(2, entries(self->dir));
+	EXPECT_EQ(0, as_user(2000, in(path, self->dir, "x"), U_CREATE_GID_OWN));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(2000, st.st_uid);
+	EXPECT_EQ(2000, st.st_gid);
+
+	/* 255 bytes is a name; then the instance holds its max=4. */
+	name[MBOX_NAME_MAX] = '\0';
+	EXPECT_EQ(0, mbox_create(in(path, self->dir, name), 0600, (gid_t)-1, NULL));
+	EXPECT_EQ(0, mbox_create(in(path, self->dir, "fourth"), 0600,
+				 (gid_t)-1, NULL));
+	EXPECT_EQ(-ENOSPC, mbox_create(in(path, self->dir, "fifth"), 0600,
+				       (gid_t)-1, NULL));
+	/* The four and mbox-control. */
+	EXPECT_EQ(5, entries(self->dir));
+#undef CREATE_FAILS
+}
+
+TEST_F(named, remove_refuses_what_is_not_a_named_mailbox)
+{
+	char path[512], file[512];
+	struct stat st;
+	int fd;
+
+	EXPECT_EQ(-EPERM, mbox_remove(in(path, self->dir, MBOX_CONTROL_NAME)));
+	EXPECT_EQ(0, stat(path, &st));
+	/* A fixed mailbox, a file, a directory: not in an instance. */
+	EXPECT_EQ(-ENOTTY, mbox_remove("/dev/mbox0"));
+	EXPECT_EQ(0, stat("/dev/mbox0", &st));
+	fd = open(in(file, self->plain, "file"), O_WRONLY | O_CREAT | O_EXCL,
+		  0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(-ENOTTY, mbox_remove(file));
+	EXPECT_EQ(0, stat(file, &st));
+	unlink(file);
+	EXPECT_EQ(-ENOTTY, mbox_remove(self->dir));
+	EXPECT_EQ(-ENOENT, mbox_remove(in(path, self->dir, "none")));
+	EXPECT_EQ(-EINVAL, mbox_remove(in(path, self->dir, "")));
+	/* The instance's root itself is no mailbox. */
+	EXPECT_EQ(-ENOTTY, mbox_remove(in(path, self->dir, ".")));
+
+	/* The sticky root: only the owner (or root) removes a mailbox. */
+	in(path, self->dir, "priv");
+	ASSERT_EQ(0, as_user(1000, path, U_CREATE_0600));
+	EXPECT_EQ(-EPERM, as_user(1001, path, U_REMOVE));
+	EXPECT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0, as_user(1000, path, U_REMOVE));
+	EXPECT_EQ(-1, stat(path, &st));
+	EXPECT_EQ(ENOENT, errno);
+}
+
+/* A bare name is $MBOX_DIR/NAME (default /dev/mbox), unless N or mboxN. */
+TEST_F(named, bare_names_resolve_in_mbox_dir)
+{
+	struct stat st, fst;
+	char buf[512], path[512];
+	int fd;
+
+	ASSERT_EQ(0, mbox_path("jobs", buf, sizeof(buf)));
+	EXPECT_STREQ(MBOX_DEFAULT_DIR "/jobs", buf);
+	ASSERT_EQ(0, setenv("MBOX_DIR", "", 1));
+	ASSERT_EQ(0, mbox_path("jobs", buf, sizeof(buf)));
+	EXPECT_STREQ("/dev/mbox/jobs", buf);
+
+	ASSERT_EQ(0, setenv("MBOX_DIR", self->dir, 1));
+	ASSERT_EQ(0, mbox_path("jobs", buf, sizeof(buf)));
+	EXPECT_STREQ(in(path, self->dir, "jobs"), buf);
+	ASSERT_EQ(0, mbox_path("mbox", buf, sizeof(buf)));
+	EXPECT_STREQ(in(path, self->dir, "mbox"), buf);
+	ASSERT_EQ(0, mbox_path("mbox1x", buf, sizeof(buf)));
+	EXPECT_STREQ(in(path, self->dir, "mbox1x"), buf);
+	ASSERT_EQ(0, mbox_path("mbox1", buf, sizeof(buf)));
+	EXPECT_STREQ("/dev/mbox1", buf);
+	ASSERT_EQ(0, mbox_path("1", buf, sizeof(buf)));
+	EXPECT_STREQ("/dev/mbox1", buf);
+	ASSERT_EQ(0, mbox_path("sub/jobs", buf, sizeof(buf)));
+	EXPECT_STREQ("sub/jobs", buf);
+	EXPECT_EQ(-ENAMETOOLONG, mbox_path("jobs", buf, strlen(self->dir) + 5));
+
+	/* Created, opened and removed by the bare name. */
+	ASSERT_EQ(0, mbox_create("jobs", 0600, (gid_t)-1, NULL));
+	ASSERT_EQ(0, stat(in(path, self->dir, "jobs"), &st));
+	fd = mbox_open("jobs", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &fst));
+	EXPECT_EQ(st.st_ino, fst.st_ino);
+	EXPECT_EQ(st.st_rdev, fst.st_rdev);
+	close(fd);
+	ASSERT_EQ(0, mbox_remove("jobs"));
+	EXPECT_EQ(-ENOENT, mbox_open("jobs", O_WRONLY));
+
+	/*
+	 * One called mbox0 is created in $MBOX_DIR, but "mbox0" opens
+	 * /dev/mbox0: the named one is reached by its path.
+	 */
+	ASSERT_EQ(0, mbox_create("mbox0", 0600, (gid_t)-1, NULL));
+	ASSERT_EQ(0, stat(in(path, self->dir, "mbox0"), &st));
+	fd = mbox_open("mbox0", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &fst));
+	EXPECT_NE(st.st_rdev, fst.st_rdev);
+	close(fd);
+	ASSERT_EQ(0, stat("/dev/mbox0", &st));
+	EXPECT_EQ(st.st_rdev, fst.st_rdev);
+	fd = mbox_open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &fst));
+	close(fd);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(st.st_ino, fst.st_ino);
+	EXPECT_EQ(0, mbox_remove("mbox0"));
+}
+
+/* A 0600 mailbox of uid 1000: uid 1001 cannot open it, root can. */
+TEST_F(named, a_private_mailbox_is_its_owners)
+{
+	char path[512];
+	struct stat st;
+	int fd;
+
+	in(path, self->dir, "priv");
+	ASSERT_EQ(0, as_user(1000, path, U_CREATE_0600));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(S_IFCHR | 0600, st.st_mode);
+	EXPECT_EQ(1000, st.st_uid);
+	EXPECT_EQ(1000, st.st_gid);
+	EXPECT_EQ(0, as_user(1000, path, U_OPEN_RD));
+	EXPECT_EQ(-EACCES, as_user(1001, path, U_OPEN_RD));
+	EXPECT_EQ(-EACCES, as_user(1001, path, U_OPEN_WR));
+	fd = mbox_open(path, O_RDWR);
+	ASSERT_LE(0, fd);
+	close(fd);
 }
 
 static int run(const char *cmd)

@@ -13,7 +13,7 @@ abi=$(headers_abi)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . selftests/lib/tap.sh
-plan 7
+plan 8
 
 # DKMS, in trees of its own so the machine's DKMS state is not touched.
 pkg=$tmp/pkg
@@ -50,6 +50,7 @@ rc=$?
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/install.log" | tail -20
 expected="/etc/modprobe.d/mbox.conf
 /etc/modules-load.d/mbox.conf
+/etc/systemd/system/dev-mbox.mount
 /etc/udev/rules.d/60-mbox.rules
 /lib/modules/$abi/extra/mbox.ko
 /usr/local/bin/mbox
@@ -62,7 +63,8 @@ expected="/etc/modprobe.d/mbox.conf
 /usr/local/lib/pkgconfig/libmbox.pc
 /usr/local/share/man/man1/mbox.1
 /usr/local/share/man/man3/libmbox.3
-/usr/local/share/man/man4/mbox.4"
+/usr/local/share/man/man4/mbox.4
+/usr/local/share/man/man5/mboxfs.5"
 actual=$(cd "$dest" && find . \( -type f -o -type l \) | sed 's/^\.//' | LC_ALL=C sort)
 [ "$actual" = "$expected" ] || diff <(echo "$expected") <(echo "$actual") | sed 's/^/# /'
 [ $rc -eq 0 ] && [ "$actual" = "$expected" ]
@@ -93,8 +95,21 @@ echo "# $out"
 ok $? "a program built with pkg-config --cflags --libs libmbox against the installed tree runs"
 
 out=$("$dest/usr/local/bin/mbox" --version) && [ "$out" = "mbox $version" ] &&
-	LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$dest/usr/local/share/man/man4/mbox.4"
+	(for m in man1/mbox.1 man3/libmbox.3 man4/mbox.4 man5/mboxfs.5; do
+		out=$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$dest/usr/local/share/man/$m" 2>&1) &&
+			[ -z "$out" ] || { echo "# $m: $out"; exit 1; }
+	done)
 ok $? "the installed command and man pages work"
+
+# systemd's own check of the installed mount unit: its name matches
+# Where=, every key is known (an unknown one is only a warning, so any
+# output fails), and Documentation= finds the installed mboxfs(5).
+unit=$dest/etc/systemd/system/dev-mbox.mount
+out=$(MANPATH=$dest/usr/local/share/man systemd-analyze verify "$unit" 2>&1)
+rc=$?
+[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+[ $rc -eq 0 ] && [ -z "$out" ] && grep -qx 'Where=/dev/mbox' "$unit" && grep -qx 'Type=mbox' "$unit"
+ok $? "systemd-analyze verify accepts the installed dev-mbox.mount, which mounts an mbox instance at /dev/mbox"
 
 make -s uninstall DESTDIR="$dest" > "$tmp/uninstall.log" 2>&1
 rc=$?

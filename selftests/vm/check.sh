@@ -19,11 +19,12 @@ lanes=${MBOX_LANES:-stock debug kcsan}
 kcsan_tests="mbox_concurrency_test mbox_stress_test mbox_fuzz_test mbox_oob_test
 	mbox_poll_test mbox_ack_test mbox_batch_test mbox_fairness_test"
 # Programs that test user space only run in the stock lane: the CLI, the
-# benchmark's output, the examples in other languages and the installed
-# tree use no kernel path that the C programs do not run on the debug
+# demo, the benchmark's output, the examples in other languages and the
+# installed tree use no kernel path that the C programs do not run on the debug
 # kernel too, and there they took 7 of its 20 minutes.
 stock_only_tests='selftests/mbox_cli_test.sh
 selftests/mbox_bench_smoke.sh
+selftests/mbox_demo_test.sh
 selftests/mbox_examples_test.sh
 selftests/mbox_install_test.sh'
 # Every program, as run-tests.sh lists them when given none.

@@ -10,10 +10,13 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 
 #include "mbox.h"
@@ -68,19 +74,69 @@ static int fail(const char *file, int err, const char *hint, ...)
 	return 1;
 }
 
-/* The usual reasons an open of a mailbox fails, with what to do. */
-static const char *open_hint(int err)
+/* @path is a fixed mailbox, /dev/mboxN. */
+static bool numbered(const char *path)
 {
+	const char *n = path + strlen("/dev/mbox");
+
+	if (strncmp(path, "/dev/mbox", strlen("/dev/mbox")) || !*n)
+		return false;
+	return strspn(n, "0123456789") == strlen(n);
+}
+
+/* The directory part of @path ("." for none, "/" for "/NAME") into @buf. */
+static void dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, size, ".");
+	else if (slash == path)
+		snprintf(buf, size, "/");
+	else
+		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+static bool is_instance(const char *dir)
+{
+	struct statfs sf;
+
+	return !statfs(dir, &sf) && sf.f_type == MBOX_FS_MAGIC;
+}
+
+/*
+ * The fix for a named mailbox @path that fails with @err because its
+ * directory is no mbox instance (then returns true, having said so).
+ */
+static bool not_mounted(const char *path, int err)
+{
+	char dir[PATH_MAX];
+
+	dir_of(path, dir, sizeof(dir));
+	if ((err != ENOENT && err != ENOTTY) || is_instance(dir))
+		return false;
+	fail(path, err, "is %s mounted? mount -t mbox mbox %s (or 'mbox mount %s')",
+	     dir, dir, dir);
+	return true;
+}
+
+/* The usual reasons an open of a mailbox fails, with what to do. */
+static const char *open_hint(const char *path, int err)
+{
+	bool fixed = numbered(path);
+
 	switch (err) {
 	case ENOENT:
-		return "is the module loaded? try 'mbox load'";
+		return fixed ? "is the module loaded? try 'mbox load'" :
+		       "no such mailbox: 'mbox ls %s' lists them, 'mbox create' makes one";
 	case EACCES:
 	case EPERM:
-		return "the device is root:mbox 0660 when the udev rule is installed: run as root or join group 'mbox'";
+		return fixed ? "the device is root:mbox 0660 when the udev rule is installed: run as root or join group 'mbox'" :
+		       "its owner and mode ('mbox ls') do not let you: its owner can chmod it";
 	case ENOTTY:
 	case ENXIO:
 	case ENODEV:
-		return "not a mailbox: mailboxes are /dev/mbox0, /dev/mbox1, ...";
+		return "not a mailbox: mailboxes are /dev/mbox0, /dev/mbox1, ... and the named ones of an mbox instance ('mbox ls DIR')";
 	default:
 		return NULL;
 	}
@@ -95,7 +151,11 @@ static int opened(const char *name, int fd, char *path, size_t size)
 	if (mbox_path(name, path, size))
 		snprintf(path, size, "%s", name);
 	if (fd < 0) {
-		fail(path, -fd, open_hint(-fd));
+		char dir[PATH_MAX];
+
+		dir_of(path, dir, sizeof(dir));
+		if (numbered(path) || !not_mounted(path, -fd))
+			fail(path, -fd, open_hint(path, -fd), dir);
 		return -1;
 	}
 	return fd;
@@ -277,8 +337,8 @@ static void json_header_fields(FILE *f, const struct mbox_msg_header *h)
 		h->size);
 }
 
-/* Payload bytes as one line: printable ASCII as is, the rest escaped. */
-static void print_escaped(FILE *f, const unsigned char *s, size_t len)
+/* Bytes with printable ASCII as is, the rest escaped. */
+static void put_escaped(FILE *f, const unsigned char *s, size_t len)
 {
 	size_t i;
 
@@ -298,6 +358,12 @@ static void print_escaped(FILE *f, const unsigned char *s, size_t len)
 		else
 			fputc(c, f);
 	}
+}
+
+/* Payload bytes as one line. */
+static void print_escaped(FILE *f, const unsigned char *s, size_t len)
+{
+	put_escaped(f, s, len);
 	fputc('\n', f);
 }
 
@@ -528,7 +594,7 @@ static int cmd_status(int argc, char **argv)
 static const char *device_arg(int argc, char **argv)
 {
 	if (optind >= argc)
-		usage_error("which mailbox? give DEV (/dev/mbox0, mbox0 or 0)");
+		usage_error("which mailbox? give DEV (/dev/mbox0, mbox0, 0, or NAME for $MBOX_DIR/NAME)");
 	return argv[optind++];
 }
 
@@ -1078,6 +1144,469 @@ static int cmd_limits(int argc, char **argv)
 	return 0;
 }
 
+/* ---- named mailboxes ----------------------------------------------------- */
+
+/*
+ * Where mbox_create() and mbox_remove() take @name: "DIR/NAME" as is, a
+ * bare NAME in $MBOX_DIR (default /dev/mbox), also a number or "mboxN".
+ */
+static void named_path(const char *name, char *buf, size_t size)
+{
+	const char *dir = secure_getenv("MBOX_DIR");
+
+	if (strchr(name, '/'))
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%s/%s", dir && *dir ? dir : MBOX_DEFAULT_DIR,
+			 name);
+}
+
+static int create_failed(const char *path, int err, const char *group)
+{
+	char dir[PATH_MAX];
+
+	dir_of(path, dir, sizeof(dir));
+	if (not_mounted(path, err))
+		return 1;
+	switch (err) {
+	case EEXIST:
+		return fail(path, err, NULL);
+	case EACCES:
+		return fail(path, err, "creating needs write permission on %s: ask its owner, or mount an instance of your own",
+			    dir);
+	case EPERM:
+		return fail(path, err, "you are not in group '%s': giving it needs CAP_CHOWN",
+			    group ? group : "?");
+	case EINVAL:
+		return fail(path, err, "a name may not be '.' or '..'; mode 0..0777; limits: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u",
+			    MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
+			    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
+	case ENAMETOOLONG:
+		return fail(path, err, "a name has at most %d bytes", MBOX_NAME_MAX);
+	case ENOSPC:
+		return fail(path, err, "%s holds its max= mailboxes (open removed ones count): rm some, or mount -o remount,max=N %s",
+			    dir, dir);
+	case EDQUOT:
+		return fail(path, err, "your quota in %s (user_max=, user_bytes=) is used up: rm some of your mailboxes",
+			    dir);
+	case EROFS:
+		return fail(path, err, "%s is mounted read-only", dir);
+	default:
+		return fail(path, err, NULL);
+	}
+}
+
+/* A group by name or number; a usage error if there is no such group. */
+static gid_t parse_group(const char *s)
+{
+	struct group *gr = getgrnam(s);
+	char *end;
+	unsigned long v;
+
+	if (gr)
+		return gr->gr_gid;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v >= UINT32_MAX)
+		usage_error("--group: no group '%s' (a name or a number)", s);
+	return v;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "max-msg-size", required_argument, NULL, 's' },
+		{ "max-msgs", required_argument, NULL, 'n' },
+		{ "max-bytes", required_argument, NULL, 'b' },
+		{ "max-urgent", required_argument, NULL, 'u' },
+		HELP_OPT, { 0 }
+	};
+	struct mbox_limits l = { 0 };
+	const char *group = NULL;
+	unsigned int mode = 0600;
+	gid_t gid = (gid_t)-1;
+	char path[PATH_MAX], *end;
+	int c, ret;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
+		switch (c) {
+		case 'm':
+			errno = 0;
+			mode = strtoul(optarg, &end, 8);
+			if (!isdigit((unsigned char)*optarg) || *end || errno ||
+			    mode > 0777)
+				usage_error("--mode: '%s' is not an octal mode 0..0777",
+					    optarg);
+			break;
+		case 'g':
+			group = optarg;
+			gid = parse_group(optarg);
+			break;
+		case 's':
+			l.max_msg_size = parse_number("--max-msg-size", optarg,
+						      UINT32_MAX, true);
+			break;
+		case 'n':
+			l.max_msgs = parse_number("--max-msgs", optarg,
+						  UINT32_MAX, true);
+			break;
+		case 'b':
+			l.max_bytes = parse_number("--max-bytes", optarg,
+						   ULLONG_MAX, true);
+			break;
+		case 'u':
+			l.max_urgent = parse_number("--max-urgent", optarg,
+						    UINT32_MAX, true);
+			break;
+		}
+	}
+	if (optind >= argc)
+		usage_error("give the NAME of the mailbox to create");
+	const char *name = argv[optind++];
+
+	if (optind != argc)
+		usage_error("unexpected argument '%s' (one NAME at a time)",
+			    argv[optind]);
+	if (!*name)
+		usage_error("the NAME is empty");
+	named_path(name, path, sizeof(path));
+	ret = mbox_create(name, mode, gid, &l);
+	if (ret)
+		return create_failed(path, -ret, group);
+	return 0;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	char path[PATH_MAX], dir[PATH_MAX];
+	int i, ret, failed = 0;
+
+	while (next_opt(argc, argv, "h", opts) != -1)
+		;
+	if (optind >= argc)
+		usage_error("give the NAME of each mailbox to remove");
+	for (i = optind; i < argc; i++) {
+		named_path(argv[i], path, sizeof(path));
+		dir_of(path, dir, sizeof(dir));
+		ret = -mbox_remove(argv[i]);
+		if (!ret)
+			continue;
+		failed = 1;
+		if (not_mounted(path, ret))
+			continue;
+		if (ret == EPERM && !strcmp(strrchr(path, '/') + 1,
+					    MBOX_CONTROL_NAME))
+			fail(path, ret, "the instance's control node stays as long as the instance");
+		else if (ret == EPERM)
+			fail(path, ret, "%s is sticky: only the mailbox's owner, the directory's, or root removes it",
+			     dir);
+		else if (ret == EACCES)
+			fail(path, ret, "removing needs write permission on %s", dir);
+		else if (ret == ENOTTY)
+			fail(path, ret, "not a named mailbox: rm removes the mailboxes of an mbox instance ('mbox ls %s')",
+			     dir);
+		else if (ret == ENOENT)
+			fail(path, ret, "no such mailbox: 'mbox ls %s' lists them", dir);
+		else
+			fail(path, ret, NULL);
+	}
+	return failed;
+}
+
+/* One named mailbox of an instance, as 'ls' shows it. */
+struct entry {
+	char *name;
+	struct stat st;
+	bool have_info;		/* we could open it */
+	struct mbox_info info;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name,
+		      ((const struct entry *)b)->name);
+}
+
+/* "-rw-r-----" */
+static void mode_string(mode_t m, char *buf)
+{
+	static const char rwx[] = "rwxrwxrwx";
+	int i;
+
+	/* As ls shows a file: a mailbox is one, to its users. */
+	buf[0] = '-';
+	for (i = 0; i < 9; i++)
+		buf[i + 1] = m & (0400 >> i) ? rwx[i] : '-';
+	if (m & S_ISUID)
+		buf[3] = m & S_IXUSR ? 's' : 'S';
+	if (m & S_ISGID)
+		buf[6] = m & S_IXGRP ? 's' : 'S';
+	if (m & S_ISVTX)
+		buf[9] = m & S_IXOTH ? 't' : 'T';
+	buf[10] = '\0';
+}
+
+/* A user's or group's name, or its number when it has none. */
+static void owner_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "%u", (unsigned int)uid);
+}
+
+static void group_name(gid_t gid, char *buf, size_t size)
+{
+	struct group *gr = getgrgid(gid);
+
+	if (gr)
+		snprintf(buf, size, "%s", gr->gr_name);
+	else
+		snprintf(buf, size, "%u", (unsigned int)gid);
+}
+
+/* A name that may hold any byte, as a JSON member "key" or "key_base64". */
+static void json_name(FILE *f, const char *key, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (valid_utf8((const unsigned char *)s, len)) {
+		fprintf(f, "\"%s\":", key);
+		json_string(f, s, len);
+	} else {
+		fprintf(f, "\"%s_base64\":", key);
+		base64(f, (const unsigned char *)s, len);
+	}
+}
+
+static void ls_json(const char *dir, const struct entry *e, size_t n)
+{
+	char user[64], group[64], mode[11];
+	size_t i;
+
+	fputc('[', stdout);
+	for (i = 0; i < n; i++) {
+		owner_name(e[i].st.st_uid, user, sizeof(user));
+		group_name(e[i].st.st_gid, group, sizeof(group));
+		mode_string(e[i].st.st_mode, mode);
+		fputs(i ? ",{" : "{", stdout);
+		json_name(stdout, "name", e[i].name);
+		fputc(',', stdout);
+		json_name(stdout, "dir", dir);
+		fputs(",\"owner\":", stdout);
+		json_string(stdout, user, strlen(user));
+		fputs(",\"group\":", stdout);
+		json_string(stdout, group, strlen(group));
+		printf(",\"uid\":%u,\"gid\":%u,\"mode\":\"%s\",\"ino\":%llu",
+		       (unsigned int)e[i].st.st_uid,
+		       (unsigned int)e[i].st.st_gid, mode,
+		       (unsigned long long)e[i].st.st_ino);
+		if (e[i].have_info)
+			printf(",\"msgs_queued\":%u,\"bytes_queued\":%llu,\"readers_waiting\":%u,\"writers_waiting\":%u}",
+			       e[i].info.msgs_queued,
+			       (unsigned long long)e[i].info.bytes_queued,
+			       e[i].info.readers_waiting,
+			       e[i].info.writers_waiting);
+		else
+			fputs(",\"msgs_queued\":null,\"bytes_queued\":null,\"readers_waiting\":null,\"writers_waiting\":null}",
+			      stdout);
+	}
+	fputs("]\n", stdout);
+}
+
+static void ls_text(const struct entry *e, size_t n)
+{
+	char user[64], group[64], mode[11], num[4][24];
+	size_t i;
+
+	printf("%-10s %-8s %-8s %8s %10s %7s %7s %s\n", "MODE", "OWNER",
+	       "GROUP", "MSGS", "BYTES", "READERS", "WRITERS", "NAME");
+	for (i = 0; i < n; i++) {
+		owner_name(e[i].st.st_uid, user, sizeof(user));
+		group_name(e[i].st.st_gid, group, sizeof(group));
+		mode_string(e[i].st.st_mode, mode);
+		if (e[i].have_info) {
+			snprintf(num[0], sizeof(num[0]), "%u", e[i].info.msgs_queued);
+			snprintf(num[1], sizeof(num[1]), "%llu",
+				 (unsigned long long)e[i].info.bytes_queued);
+			snprintf(num[2], sizeof(num[2]), "%u",
+				 e[i].info.readers_waiting);
+			snprintf(num[3], sizeof(num[3]), "%u",
+				 e[i].info.writers_waiting);
+		} else {
+			/* Not ours to open: what stat says, no counters. */
+			strcpy(num[0], "-");
+			strcpy(num[1], "-");
+			strcpy(num[2], "-");
+			strcpy(num[3], "-");
+		}
+		printf("%-10s %-8s %-8s %8s %10s %7s %7s ", mode, user, group,
+		       num[0], num[1], num[2], num[3]);
+		/* A name may hold any byte but '/': one line each, always. */
+		print_escaped(stdout, (const unsigned char *)e[i].name,
+			      strlen(e[i].name));
+	}
+}
+
+/* The counters of mailbox @name in @dirfd, if we may open it at all. */
+static bool entry_info(int dirfd, const char *name, struct mbox_info *info)
+{
+	int fd, ret;
+
+	/* O_NONBLOCK: never wait in open(); either direction gives the info. */
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == EACCES)
+		fd = openat(dirfd, name,
+			    O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	ret = mbox_info(fd, info);
+	close(fd);
+	return !ret;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
+	};
+	const char *env = secure_getenv("MBOX_DIR");
+	const char *dir = env && *env ? env : MBOX_DEFAULT_DIR;
+	struct entry *e = NULL, *p;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	bool json = false;
+	struct statfs sf;
+	int c, dirfd;
+	DIR *d;
+
+	while ((c = next_opt(argc, argv, "h", opts)) != -1)
+		json |= c == 'j';
+	if (optind < argc)
+		dir = argv[optind++];
+	if (optind != argc)
+		usage_error("unexpected argument '%s' (one DIR)", argv[optind]);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 && errno != ENOENT && errno != ENOTDIR)
+		return fail(dir, errno, NULL);
+	if (dirfd < 0 || fstatfs(dirfd, &sf) || sf.f_type != MBOX_FS_MAGIC) {
+		if (dirfd >= 0)
+			close(dirfd);
+		return fail(dir, dirfd < 0 ? errno : ENOTTY,
+			    "not an mbox instance: is %s mounted? mount -t mbox mbox %s (or 'mbox mount %s')",
+			    dir, dir, dir);
+	}
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return fail(dir, errno, NULL);
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, MBOX_CONTROL_NAME))
+			continue;
+		/* Removed since readdir() saw it: not there any more. */
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISCHR(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p = realloc(e, cap * sizeof(*e));
+			if (!p)
+				goto oom;
+			e = p;
+		}
+		e[n].name = strdup(de->d_name);
+		if (!e[n].name)
+			goto oom;
+		e[n].st = st;
+		e[n].have_info = entry_info(dirfd, de->d_name, &e[n].info);
+		n++;
+	}
+	if (errno) {
+		c = fail(dir, errno, NULL);
+		goto out;
+	}
+	qsort(e, n, sizeof(*e), by_name);
+	if (json)
+		ls_json(dir, e, n);
+	else
+		ls_text(e, n);
+	c = fflush(stdout) ? fail("stdout", errno, NULL) : 0;
+out:
+	for (i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+	closedir(d);
+	return c;
+oom:
+	c = fail(dir, ENOMEM, NULL);
+	goto out;
+}
+
+/* The mbox filesystem is known to the kernel (the module is in). */
+static bool fs_known(void)
+{
+	char line[128];
+	bool found = false;
+	FILE *f = fopen("/proc/filesystems", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strcmp(line, "nodev\tmbox\n");
+	fclose(f);
+	return found;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "options", required_argument, NULL, 'o' }, HELP_OPT, { 0 }
+	};
+	const char *options = NULL;
+	int c, load = 0;
+
+	while ((c = next_opt(argc, argv, "ho:", opts)) != -1)
+		if (c == 'o')
+			options = optarg;
+	if (optind + 1 != argc)
+		usage_error(optind < argc ? "one DIR only" : "where? give DIR");
+	const char *dir = argv[optind];
+
+	/*
+	 * mount(2) would load it by its alias too, but only where the
+	 * kernel may run modprobe; here a failure can be told apart.
+	 */
+	if (!fs_known())
+		load = mbox_module_load_by_name(NULL, NULL);
+	if (!mount("mbox", dir, "mbox", 0, options))
+		return 0;
+	switch (errno) {
+	case EPERM:
+		return fail(dir, errno, "mounting needs root (CAP_SYS_ADMIN), or a user namespace you own: unshare -Urm");
+	case ENOENT:
+		return fail(dir, errno, "no such directory: mkdir -p %s first", dir);
+	case ENOTDIR:
+		return fail(dir, errno, "mount on a directory");
+	case EINVAL:
+		return fail(dir, errno, "a bad option in '%s' (max=N, user_max=N, user_bytes=N[KMG], mode=OCTAL, uid=, gid=); the kernel log names it: dmesg | tail",
+			    options ? options : "");
+	case ENODEV:
+		return fail(dir, errno, "the mbox module is not loaded (%s): mbox load",
+			    load ? strerror(-load) : "no mbox filesystem");
+	default:
+		return fail(dir, errno, NULL);
+	}
+}
+
 static const struct command commands[] = {
 	{ "load", cmd_load, "[--ko FILE | --module-dir DIR] [PARAM=VALUE...]",
 	  "Load the mbox module: the file FILE, or 'mbox' found by name in DIR\n"
@@ -1113,6 +1642,28 @@ static const struct command commands[] = {
 	{ "limits", cmd_limits, "DEV [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
 	  "Show a mailbox's limits, or change them (needs CAP_SYS_ADMIN).  N may\n"
 	  "end in K, M or G (powers of 1024).\n" },
+	{ "create", cmd_create, "NAME [--mode OCTAL] [--group G] [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
+	  "Create the named mailbox NAME: DIR/NAME in the mbox instance DIR, or a\n"
+	  "bare NAME in $MBOX_DIR (default /dev/mbox), owned by you.\n"
+	  "--mode OCTAL    its permission bits, less the umask (default 0600)\n"
+	  "--group G       its group, a name or a number (default yours)\n"
+	  "--max-*  N      its limits, as for 'mbox limits' (default the module's)\n" },
+	{ "ls", cmd_ls, "[DIR] [--json]",
+	  "List the named mailboxes of the mbox instance DIR (default $MBOX_DIR,\n"
+	  "else /dev/mbox), sorted by name: mode, owner, group, messages and\n"
+	  "bytes queued, readers and writers waiting.  A mailbox you may not open\n"
+	  "shows '-' for its counters (null in JSON).\n"
+	  "--json          one JSON array, an object per mailbox: name (or\n"
+	  "                name_base64 when not UTF-8), dir (or dir_base64), owner,\n"
+	  "                group, uid, gid, mode, ino, msgs_queued, bytes_queued,\n"
+	  "                readers_waiting, writers_waiting\n" },
+	{ "mount", cmd_mount, "DIR [-o OPTIONS]",
+	  "Mount a new instance of named mailboxes on DIR (mount -t mbox mbox DIR),\n"
+	  "loading the module first if needed.  OPTIONS: max=N, user_max=N,\n"
+	  "user_bytes=N[KMG], mode=OCTAL (default 1775), uid=, gid=.\n" },
+	{ "rm", cmd_rm, "NAME...",
+	  "Remove named mailboxes (NAME as for create).  Descriptors already open\n"
+	  "keep working; the messages go with the last close.\n" },
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -1122,7 +1673,9 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: mbox COMMAND [OPTIONS] [ARGS]\n\n"
-		   "DEV is a mailbox: /dev/mbox0, mbox0 or 0.  Commands:\n");
+		   "DEV is a mailbox: /dev/mbox0, mbox0 or 0; a path (DIR/NAME); or a\n"
+		   "bare NAME, the named mailbox $MBOX_DIR/NAME (default /dev/mbox/NAME).\n"
+		   "Commands:\n");
 	for (i = 0; i < NR_COMMANDS; i++)
 		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].usage);
 	fprintf(f, "\n'mbox COMMAND --help' says more; see also mbox(1).\n");

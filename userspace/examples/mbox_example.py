@@ -4,10 +4,15 @@
 select, and array for the one pointer an ioctl needs).
 
     python3 mbox_example.py [/dev/mboxN]        (default /dev/mbox1)
+    python3 mbox_example.py --private DIR       (DIR: an mbox instance)
 
 A child process sends three jobs and then an urgent "cancel"; the parent,
 in header mode, sees EPOLLPRI announce the urgent message, reads it first,
 and prints who sent each message as the kernel stamped it.
+
+With --private, the mailbox is a named one that only this user can open
+(0600), created through DIR/mbox-control (MBOX_CTL_CREATE, see mboxfs(5))
+and removed with the name's unlink once both ends have it open.
 """
 import array
 import errno
@@ -28,10 +33,12 @@ def _ioc(direction, nr, size):
 HEADER = struct.Struct("=IIQQIiiIIIII16x")      # struct mbox_msg_header
 MODE = struct.Struct("=II")                     # struct mbox_mode
 URGENT = struct.Struct("=QIIIIQQQQ")            # struct mbox_urgent
-assert HEADER.size == 72 and URGENT.size == 56
+CREATE = struct.Struct("=IIIIIIQIIQQ256s")      # struct mbox_create
+assert HEADER.size == 72 and URGENT.size == 56 and CREATE.size == 312
 
 MBOX_IOC_SET_MODE = _ioc(_IOC_WRITE, 0x04, MODE.size)
 MBOX_IOC_SEND_URGENT = _ioc(_IOC_READ | _IOC_WRITE, 0x07, URGENT.size)
+MBOX_CTL_CREATE = _ioc(_IOC_READ | _IOC_WRITE, 0x20, CREATE.size)
 MBOX_MODE_HEADER = 0x1
 MBOX_MSG_URGENT = 0x2
 FLAG_NAMES = {0x1: "cred_mismatch", 0x2: "urgent", 0x4: "redelivered"}
@@ -46,6 +53,19 @@ def send_urgent(fd, text):
     return URGENT.unpack(arg)[6]
 
 
+def create(instance, name, mode):
+    """MBOX_CTL_CREATE on the instance's control node, the module's default
+    limits; returns the new mailbox's path."""
+    ctl = os.open(os.path.join(instance, "mbox-control"), os.O_RDWR)
+    try:
+        arg = bytearray(CREATE.pack(0, mode, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                    name.encode()))
+        fcntl.ioctl(ctl, MBOX_CTL_CREATE, arg)      # ino written back
+    finally:
+        os.close(ctl)
+    return os.path.join(instance, name)
+
+
 def receive(fd):
     """One message in header mode: (header fields as a dict, payload)."""
     data = os.read(fd, HEADER.size + 65536)
@@ -58,7 +78,20 @@ def receive(fd):
 
 
 def main():
-    dev = sys.argv[1] if len(sys.argv) > 1 else "/dev/mbox1"
+    private = len(sys.argv) > 2 and sys.argv[1] == "--private"
+    if private:
+        instance = sys.argv[2]
+        try:
+            dev = create(instance, f"example-{os.getpid()}", 0o600)
+        except OSError as e:
+            hint = " (is it an mbox instance? mount -t mbox mbox DIR)" \
+                if e.errno == errno.ENOENT else ""
+            sys.exit(f"mbox_example.py: {instance}: {e.strerror}{hint}")
+        st = os.stat(dev)
+        print(f"created {dev}, mode {st.st_mode & 0o777:04o}, "
+              f"owner uid {st.st_uid}")
+    else:
+        dev = sys.argv[1] if len(sys.argv) > 1 else "/dev/mbox1"
     try:
         rd = os.open(dev, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
@@ -86,6 +119,11 @@ def main():
     # Wait until all four are queued, so the order below is the kernel's.
     urgent_seq = int(os.read(sent_r, 32))
     print(f"the child sent 3 jobs and an urgent message, seq {urgent_seq}")
+    if private:
+        # Both ends are open: the name can go, the mailbox stays until
+        # the last of them is closed.
+        os.unlink(dev)
+        print(f"removed {dev}; the open descriptors still work")
 
     poller = select.poll()
     poller.register(rd, select.POLLIN | select.POLLPRI)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 
 #include "mbox.h"
@@ -38,6 +39,23 @@ static int is_index(const char *s)
 	return 1;
 }
 
+/* "mbox" and digits: a fixed device's name, as in /dev/mbox3. */
+static int is_device_name(const char *s)
+{
+	return !strncmp(s, "mbox", 4) && is_index(s + 4);
+}
+
+/*
+ * The directory bare names live in.  secure_getenv(): a set-uid caller
+ * must not be pointed at another instance by whoever runs it.
+ */
+static const char *named_dir(void)
+{
+	const char *dir = secure_getenv("MBOX_DIR");
+
+	return dir && *dir ? dir : MBOX_DEFAULT_DIR;
+}
+
 int mbox_path(const char *name, char *buf, size_t size)
 {
 	int n;
@@ -48,13 +66,129 @@ int mbox_path(const char *name, char *buf, size_t size)
 		n = snprintf(buf, size, "%s", name);
 	else if (is_index(name))
 		n = snprintf(buf, size, "/dev/mbox%s", name);
-	else
+	else if (is_device_name(name))
 		n = snprintf(buf, size, "/dev/%s", name);
+	else
+		n = snprintf(buf, size, "%s/%s", named_dir(), name);
 	if (n < 0)
 		return -EINVAL;
 	if ((size_t)n >= size)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/*
+ * A named mailbox's @path ("DIR/NAME", or a bare NAME in named_dir()):
+ * its instance's root opened O_PATH into *@dirfd, after checking that it
+ * is one (-ENOTTY, nothing else done), and where NAME starts into *@name.
+ * -EINVAL for an empty path or NAME.
+ */
+static int open_instance(const char *path, char *buf, size_t size,
+			 int *dirfd, const char **name)
+{
+	struct statfs sf;
+	char *slash;
+	int n, fd;
+
+	if (!path || !*path)
+		return -EINVAL;
+	if (strchr(path, '/'))
+		n = snprintf(buf, size, "%s", path);
+	else
+		n = snprintf(buf, size, "%s/%s", named_dir(), path);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	slash = strrchr(buf, '/');
+	if (!slash[1])
+		return -EINVAL;
+	*name = slash + 1;
+	/* "/NAME": the directory is "/". */
+	if (slash == buf)
+		fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else {
+		*slash = '\0';
+		fd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	/* Checked on the descriptor that is then used: no race with a mount. */
+	if (fstatfs(fd, &sf)) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	if (sf.f_type != MBOX_FS_MAGIC) {
+		close(fd);
+		return -ENOTTY;
+	}
+	*dirfd = fd;
+	return 0;
+}
+
+int mbox_create(const char *path, unsigned int mode, gid_t group,
+		const struct mbox_limits *limits)
+{
+	struct mbox_create req = { .mode = mode };
+	char buf[PATH_MAX];
+	const char *name;
+	int dirfd, ctl, ret;
+
+	ret = open_instance(path, buf, sizeof(buf), &dirfd, &name);
+	if (ret)
+		return ret;
+	/* The kernel would say the same of a name without a NUL in the array. */
+	if (strlen(name) > MBOX_NAME_MAX) {
+		close(dirfd);
+		return -ENAMETOOLONG;
+	}
+	strcpy(req.name, name);
+	if (group != (gid_t)-1) {
+		req.flags |= MBOX_CREATE_GID;
+		req.gid = group;
+	}
+	if (limits) {
+		req.max_msg_size = limits->max_msg_size;
+		req.max_msgs = limits->max_msgs;
+		req.max_bytes = limits->max_bytes;
+		req.max_urgent = limits->max_urgent;
+		/*
+		 * MAX_URGENT_BYTES: struct mbox_limits has no max_urgent_bytes
+		 * yet; when the kernel adds it, copy it into req here.
+		 */
+	}
+	ctl = openat(dirfd, MBOX_CONTROL_NAME, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	ret = ctl < 0 ? -errno : 0;
+	close(dirfd);
+	if (ret)
+		return ret;
+	if (ioctl(ctl, MBOX_CTL_CREATE, &req))
+		ret = -errno;
+	close(ctl);
+	return ret;
+}
+
+int mbox_remove(const char *path)
+{
+	char buf[PATH_MAX];
+	const char *name;
+	struct stat st;
+	int dirfd, ret;
+
+	ret = open_instance(path, buf, sizeof(buf), &dirfd, &name);
+	if (ret)
+		return ret;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		ret = -errno;
+	else if (!strcmp(name, MBOX_CONTROL_NAME))
+		ret = -EPERM;
+	else if (!S_ISCHR(st.st_mode))
+		ret = -ENOTTY;
+	else if (unlinkat(dirfd, name, 0))
+		ret = -errno;
+	close(dirfd);
+	return ret;
 }
 
 int mbox_set_header_mode(int fd, int on)

@@ -34,20 +34,51 @@ extern "C" {
 /* The library's version, "MAJOR.MINOR.PATCH"; the soname follows MAJOR. */
 const char *mbox_version(void);
 
+/* Where bare names of named mailboxes live unless $MBOX_DIR says. */
+#define MBOX_DEFAULT_DIR	"/dev/mbox"
+
 /*
- * Open a mailbox.  @name is a path ("/dev/mbox0", or any path containing a
- * '/'), a device name ("mbox0") or an index ("0").  @flags are open(2)'s
- * access mode and O_NONBLOCK; O_CLOEXEC is always added.  A file opened for
- * reading is switched to header mode (MBOX_MODE_HEADER), which mbox_recv()
- * needs.  Returns the descriptor or a negative errno (-ENOENT: no such
- * mailbox, is the module loaded?; -EACCES: the node's permissions;
- * -ENOTTY: not a mailbox, and then nothing was opened unless it is a
- * character device, which is closed again).
+ * Open a mailbox.  @name is a path (anything containing a '/', used as
+ * is), an index ("0": /dev/mbox0), a device name ("mbox0": /dev/mbox0),
+ * or any other name NAME of a named mailbox: $MBOX_DIR/NAME, by default
+ * /dev/mbox/NAME ($MBOX_DIR is ignored in set-uid programs).  So a named
+ * mailbox called "3" or "mbox3" is reached by its path only.  @flags are
+ * open(2)'s access mode and O_NONBLOCK; O_CLOEXEC is always added.  A file
+ * opened for reading is switched to header mode (MBOX_MODE_HEADER), which
+ * mbox_recv() needs.  Returns the descriptor or a negative errno (-ENOENT:
+ * no such mailbox, is the module loaded or the instance mounted?;
+ * -EACCES: the node's permissions; -ENOTTY: not a mailbox, and then
+ * nothing was opened unless it is a character device, which is closed
+ * again).
  */
 int mbox_open(const char *name, int flags);
 
 /* Resolve @name as mbox_open() does into @buf; -ENAMETOOLONG if too small. */
 int mbox_path(const char *name, char *buf, size_t size);
+
+/*
+ * Named mailboxes (symbol version LIBMBOX_1.2), in an instance of the mbox
+ * filesystem (mount -t mbox mbox /dev/mbox).  @path is "DIR/NAME", DIR
+ * being the instance, or a bare NAME without '/': $MBOX_DIR/NAME, as for
+ * mbox_open() but also when NAME is a number or "mboxN".
+ *
+ * mbox_create() makes one through DIR's mbox-control node
+ * (MBOX_CTL_CREATE): permission bits @mode (0..0777, the umask applies),
+ * group @group ((gid_t)-1: the caller's fsgid, or the root's group if the
+ * root is set-gid), @limits (NULL, or a field 0: the module's default).
+ * mbox_remove() unlinks one; open descriptors keep working until closed.
+ * Both return 0 or a negative errno: -ENOTTY when DIR is not an mbox
+ * instance (then nothing else is done) and, for mbox_remove(), when NAME
+ * is not a mailbox; -ENOENT (no DIR, or no NAME to remove), -EEXIST,
+ * -EINVAL (bad mode, limits or NAME: empty, "." or ".."), -ENAMETOOLONG
+ * (NAME over MBOX_NAME_MAX bytes), -ENOSPC (the instance's max=), -EDQUOT
+ * (a per-user quota of the instance), -EACCES (no write permission on
+ * DIR), -EPERM (a group the caller is not in without CAP_CHOWN; removing
+ * mbox-control, or another user's mailbox under the sticky root), -EROFS.
+ */
+int mbox_create(const char *path, unsigned int mode, gid_t group,
+		const struct mbox_limits *limits);
+int mbox_remove(const char *path);
 
 /* Header mode on or off, for descriptors not opened with mbox_open(). */
 int mbox_set_header_mode(int fd, int on);
