@@ -287,7 +287,7 @@ m create "$nd/x" "$nd/y"
 rc8=$rc
 [ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ $rc3 -eq 2 ] &&
 	[ $rc4 -eq 2 ] && [ $rc5 -eq 2 ] && [ $rc6 -eq 2 ] && [ $rc7 -eq 2 ] && [ $rc8 -eq 2 ] &&
-	[ "$(ls -A "$nd" | wc -l)" -eq 3 ]
+	[ "$(find "$nd" -mindepth 1 | wc -l)" -eq 3 ]
 ok $? "create: a long name, '..' fail (1); a bad mode, number, group or argument count is usage (2); nothing created"
 
 MBOX_DIR=$plain m create x
@@ -298,7 +298,7 @@ env -u MBOX_DIR "$mbox" create x > "$out" 2> "$err"
 rc2=$?
 grep -q " (is /dev/mbox mounted? mount -t mbox mbox /dev/mbox (or 'mbox mount /dev/mbox'))$" "$err"
 msg2=$?
-[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ -z "$(ls -A "$plain")" ]
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ -z "$(find "$plain" -mindepth 1)" ]
 ok $? "create where no instance is mounted (\$MBOX_DIR, default /dev/mbox) fails and says how to mount one"
 
 MBOX_DIR=$nd "$mbox" send jobs hello && MBOX_DIR=$nd m info jobs --json
