@@ -12,7 +12,7 @@ out=/tmp/mbox-cli.out
 err=/tmp/mbox-cli.err
 
 . selftests/lib/tap.sh
-plan 42
+plan 43
 tap_on_fail() {
 	sed 's/^/# stdout: /' "$out" | head -20
 	sed 's/^/# stderr: /' "$err" | head -20
@@ -275,6 +275,8 @@ m create "$nd/x" --mode 888
 rc3=$rc
 m create "$nd/x" --mode 1777
 rc4=$rc
+m create "$nd/x" --mode 040000000000
+[ $rc -eq 2 ] || rc4=$rc
 m create "$nd/x" --max-msgs lots
 rc5=$rc
 m create "$nd/x" --group no-such-group-here
@@ -285,7 +287,7 @@ m create "$nd/x" "$nd/y"
 rc8=$rc
 [ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ $rc3 -eq 2 ] &&
 	[ $rc4 -eq 2 ] && [ $rc5 -eq 2 ] && [ $rc6 -eq 2 ] && [ $rc7 -eq 2 ] && [ $rc8 -eq 2 ] &&
-	[ "$(ls -A "$nd" | wc -l)" -eq 3 ]
+	[ "$(find "$nd" -mindepth 1 | wc -l)" -eq 3 ]
 ok $? "create: a long name, '..' fail (1); a bad mode, number, group or argument count is usage (2); nothing created"
 
 MBOX_DIR=$plain m create x
@@ -296,7 +298,7 @@ env -u MBOX_DIR "$mbox" create x > "$out" 2> "$err"
 rc2=$?
 grep -q " (is /dev/mbox mounted? mount -t mbox mbox /dev/mbox (or 'mbox mount /dev/mbox'))$" "$err"
 msg2=$?
-[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ -z "$(ls -A "$plain")" ]
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ -z "$(find "$plain" -mindepth 1)" ]
 ok $? "create where no instance is mounted (\$MBOX_DIR, default /dev/mbox) fails and says how to mount one"
 
 MBOX_DIR=$nd "$mbox" send jobs hello && MBOX_DIR=$nd m info jobs --json
@@ -330,11 +332,24 @@ st2=$?
 [ $st1 -eq 0 ] && [ $st2 -eq 0 ]
 ok $? "ls shows a reader blocked in read()"
 
+as 1000 create "$nd/g" --group 3000
+rc1=$rc
+grep -qx "mbox: $nd/g: Operation not permitted (you are not in group '3000': giving it needs CAP_CHOWN)" "$err"
+msg1=$?
+chmod 1755 "$nd"
+as 1000 create "$nd/g"
+rc2=$rc
+grep -qx "mbox: $nd/g: Permission denied (creating needs write permission on $nd: ask its owner, or mount an instance of your own)" "$err"
+msg2=$?
+chmod 1777 "$nd"
+[ $rc1 -eq 1 ] && [ $msg1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ ! -e "$nd/g" ]
+ok $? "create as a user: a group not theirs, a root they may not write; each says why and creates nothing"
+
 as 1000 create "$nd/priv"
 rc1=$rc
 as 1001 send "$nd/priv" x
 rc2=$rc
-grep -qx "mbox: $nd/priv: Permission denied (its owner and mode ('mbox ls') do not let you: its owner can chmod it)" "$err"
+grep -qx "mbox: $nd/priv: Permission denied (its owner and mode ('mbox ls $nd') do not let you: its owner can chmod it)" "$err"
 msg2=$?
 m send "$nd/priv" from-root
 rc3=$rc
@@ -389,7 +404,7 @@ trap - EXIT
 # ---- module control: last, and the module is loaded back as it was.
 ko=${MBOX_KO:-}
 if [ -z "$ko" ]; then
-	echo "ok 42 # SKIP MBOX_KO does not name the module file"
+	echo "ok 43 # SKIP MBOX_KO does not name the module file"
 	exit $failed
 fi
 params="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_msgs=$(param max_msgs) max_bytes=$(param max_bytes) max_urgent=$(param max_urgent)"

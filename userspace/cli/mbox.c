@@ -120,7 +120,10 @@ static bool not_mounted(const char *path, int err)
 	return true;
 }
 
-/* The usual reasons an open of a mailbox fails, with what to do. */
+/*
+ * The usual reasons an open of mailbox @path fails, with what to do; a
+ * hint for a named mailbox takes its directory as one %s.
+ */
 static const char *open_hint(const char *path, int err)
 {
 	bool fixed = numbered(path);
@@ -132,7 +135,7 @@ static const char *open_hint(const char *path, int err)
 	case EACCES:
 	case EPERM:
 		return fixed ? "the device is root:mbox 0660 when the udev rule is installed: run as root or join group 'mbox'" :
-		       "its owner and mode ('mbox ls') do not let you: its owner can chmod it";
+		       "its owner and mode ('mbox ls %s') do not let you: its owner can chmod it";
 	case ENOTTY:
 	case ENXIO:
 	case ENODEV:
@@ -1175,10 +1178,12 @@ static int create_failed(const char *path, int err, const char *group)
 		return fail(path, err, "creating needs write permission on %s: ask its owner, or mount an instance of your own",
 			    dir);
 	case EPERM:
+		if (!group)
+			return fail(path, err, NULL);
 		return fail(path, err, "you are not in group '%s': giving it needs CAP_CHOWN",
-			    group ? group : "?");
+			    group);
 	case EINVAL:
-		return fail(path, err, "a name may not be '.' or '..'; mode 0..0777; limits: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u",
+		return fail(path, err, "a name may not be '.' or '..'; a group must be mapped in the instance's user namespace; limits: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u",
 			    MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
 			    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
 	case ENAMETOOLONG:
@@ -1228,17 +1233,19 @@ static int cmd_create(int argc, char **argv)
 	unsigned int mode = 0600;
 	gid_t gid = (gid_t)-1;
 	char path[PATH_MAX], *end;
+	unsigned long v;
 	int c, ret;
 
 	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
 		switch (c) {
 		case 'm':
 			errno = 0;
-			mode = strtoul(optarg, &end, 8);
+			v = strtoul(optarg, &end, 8);
 			if (!isdigit((unsigned char)*optarg) || *end || errno ||
-			    mode > 0777)
+			    v > 0777)
 				usage_error("--mode: '%s' is not an octal mode 0..0777",
 					    optarg);
+			mode = v;
 			break;
 		case 'g':
 			group = optarg;
