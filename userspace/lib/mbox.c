@@ -153,10 +153,7 @@ int mbox_create(const char *path, unsigned int mode, gid_t group,
 		req.max_msgs = limits->max_msgs;
 		req.max_bytes = limits->max_bytes;
 		req.max_urgent = limits->max_urgent;
-		/*
-		 * MAX_URGENT_BYTES: struct mbox_limits has no max_urgent_bytes
-		 * yet; when the kernel adds it, copy it into req here.
-		 */
+		req.max_urgent_bytes = limits->max_urgent_bytes;
 	}
 	ctl = openat(dirfd, MBOX_CONTROL_NAME, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	ret = ctl < 0 ? -errno : 0;
