@@ -31,8 +31,10 @@ static int mbox_file_open(struct mbox *mb, struct inode *inode,
 						    file->f_cred->euid,
 						    GFP_KERNEL_ACCOUNT);
 		if (IS_ERR(mf->wr_quota)) {
+			int ret = PTR_ERR(mf->wr_quota);
+
 			kfree(mf);
-			return -ENOMEM;
+			return ret;
 		}
 	}
 	mf->mb = mb;

@@ -50,6 +50,11 @@ struct mbox_quota_user {
 	spinlock_t charge_lock;
 	atomic_t mailboxes;
 	atomic64_t bytes;
+	/*
+	 * Of a module-level entry: pages that the user's named mailboxes
+	 * carve payloads from, bounded by the same user_bytes (msg.c).
+	 */
+	atomic64_t page_bytes;
 };
 
 /*
@@ -256,6 +261,8 @@ struct mbox_quota_user *kmbox_quota_user_get(struct mbox_quota *q, kuid_t uid,
 void kmbox_quota_user_release(struct mbox_quota_user *u);
 int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes);
 void kmbox_quota_uncharge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes);
+bool kmbox_quota_charge_page(struct mbox_quota_user *owner);
+void kmbox_quota_uncharge_page(struct mbox_quota_user *owner);
 
 static inline void kmbox_quota_user_put(struct mbox_quota_user *u)
 {

@@ -43,7 +43,11 @@
  * (mbox_frag_pages_max()); past that, payloads get allocations of their
  * own, which cost a lookup per copy but no more memory than their size,
  * and max_bytes bounds those too: at most twice max_bytes and a page of
- * payload memory per mailbox.
+ * payload memory per mailbox.  A named mailbox's pages are also charged
+ * to its creator's page quota (quota.c), so the pages all of one user's
+ * mailboxes hold are bounded whatever their max_bytes; past it, payloads
+ * get allocations of their own.  Its writers cannot make that quota
+ * refuse anything but pages: they are charged for their messages.
  *
  * A larger payload gets an allocation of its own, of exactly its size, so
  * a 64 KiB one takes 16 pages and not 32 (every byte allocated is also
@@ -119,9 +123,11 @@ static struct mbox_frag *mbox_frag_new(struct mbox *mb, gfp_t gfp)
 	if ((unsigned int)atomic_inc_return(&mb->frag_pages) >
 	    mbox_frag_pages_max(mb))
 		goto out_uncount;
+	if (mb->owner && !kmbox_quota_charge_page(mb->owner))
+		goto out_uncount;
 	frag = kmalloc(sizeof(*frag), gfp);
 	if (!frag)
-		goto out_uncount;
+		goto out_unquota;
 	frag->page = alloc_page(gfp);
 	if (!frag->page)
 		goto out_free;
@@ -130,6 +136,9 @@ static struct mbox_frag *mbox_frag_new(struct mbox *mb, gfp_t gfp)
 
 out_free:
 	kfree(frag);
+out_unquota:
+	if (mb->owner)
+		kmbox_quota_uncharge_page(mb->owner);
 out_uncount:
 	atomic_dec(&mb->frag_pages);
 	return NULL;
@@ -139,6 +148,8 @@ static void mbox_frag_release(struct mbox *mb, struct mbox_frag *frag)
 {
 	__free_page(frag->page);
 	kfree(frag);
+	if (mb->owner)
+		kmbox_quota_uncharge_page(mb->owner);
 	atomic_dec(&mb->frag_pages);
 }
 

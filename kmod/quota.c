@@ -12,7 +12,10 @@
  * to the same user's entry in the module's set as well.
  *
  * A charge takes effect at every level or at none, never overshoots, and
- * one that fits is never refused because another was tried meanwhile.
+ * is never refused for a charge another call made and then took back
+ * within the quota code.  (A write is charged from its start, so while
+ * one write of a user fails for another reason, EAGAIN say, a concurrent
+ * one near the limit may see its charge and get EDQUOT.)
  * The module-level count is one compare-and-exchange, which is all a
  * write to /dev/mboxN pays; a charge to an instance's entry is decided
  * under the user's module-level entry's @charge_lock, which guards the
@@ -134,7 +137,8 @@ void kmbox_quota_user_release(struct mbox_quota_user *u)
 	struct mbox_quota *q = u->quota;
 	struct mbox_quota_user *parent = u->parent;
 
-	WARN_ON_ONCE(atomic_read(&u->mailboxes) || atomic64_read(&u->bytes));
+	WARN_ON_ONCE(atomic_read(&u->mailboxes) || atomic64_read(&u->bytes) ||
+		     atomic64_read(&u->page_bytes));
 	spin_lock(&q->lock);
 	hash_del(&u->node);
 	spin_unlock(&q->lock);
@@ -199,12 +203,18 @@ int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 		return mbox_quota_add(u, mailboxes, bytes) ? 0 : -EDQUOT;
 
 	/* Only two levels: an instance's set is under the module's. */
+	/*
+	 * Only what is charged is checked: a user over a limit that a
+	 * remount lowered may still do what charges the other count.
+	 */
 	spin_lock(&top->charge_lock);
-	if ((u64)atomic_read(&u->mailboxes) + mailboxes <=
-	    READ_ONCE(q->max_mailboxes) &&
-	    (u64)atomic64_read(&u->bytes) + bytes <= READ_ONCE(q->max_bytes) &&
+	if ((!mailboxes || (u64)atomic_read(&u->mailboxes) + mailboxes <=
+			   READ_ONCE(q->max_mailboxes)) &&
+	    (!bytes || (u64)atomic64_read(&u->bytes) + bytes <=
+		       READ_ONCE(q->max_bytes)) &&
 	    mbox_quota_add(top, mailboxes, bytes)) {
-		atomic_add(mailboxes, &u->mailboxes);
+		if (mailboxes)
+			atomic_add(mailboxes, &u->mailboxes);
 		if (bytes && !atomic64_fetch_add(bytes, &u->bytes))
 			refcount_inc(&u->refs);
 		ret = 0;
@@ -236,4 +246,31 @@ void kmbox_quota_uncharge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 		kmbox_quota_user_put(top);
 	if (put)
 		kmbox_quota_user_put(u);
+}
+
+/*
+ * A page a named mailbox carves payloads from, charged to its creator
+ * (@owner, an instance's entry) at the module level, apart from the bytes
+ * of messages: another user's messages left on those pages cannot make
+ * the creator's own writes fail, only make its mailboxes allocate
+ * payloads one by one.  False: over the quota, nothing charged.
+ */
+bool kmbox_quota_charge_page(struct mbox_quota_user *owner)
+{
+	struct mbox_quota_user *top = owner->parent ?: owner;
+	s64 b = atomic64_read(&top->page_bytes);
+
+	do {
+		if ((u64)b + PAGE_SIZE > READ_ONCE(top->quota->max_bytes))
+			return false;
+	} while (!atomic64_try_cmpxchg(&top->page_bytes, &b, b + PAGE_SIZE));
+	return true;
+}
+
+/* The mailbox holds a reference to @owner, and so to its parent. */
+void kmbox_quota_uncharge_page(struct mbox_quota_user *owner)
+{
+	struct mbox_quota_user *top = owner->parent ?: owner;
+
+	atomic64_sub(PAGE_SIZE, &top->page_bytes);
 }

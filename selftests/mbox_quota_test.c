@@ -242,6 +242,9 @@ TEST_F(quota, a_removed_mailbox_counts_until_the_last_close)
 
 TEST_F(quota, remount_changes_the_quotas)
 {
+	char buf[100] = { 0 };
+	int fd;
+
 	ASSERT_EQ(0, fs_mount(self->a, "user_max=1,user_bytes=1000"));
 	ASSERT_EQ(0, create_in(self->a, "x", 0600));
 	ASSERT_EQ(-1, create_in(self->a, "y", 0600));
@@ -253,6 +256,15 @@ TEST_F(quota, remount_changes_the_quotas)
 	ASSERT_EQ(0, stat_in(self->a, "y", &(struct stat){ 0 }));
 	ASSERT_EQ(-1, create_in(self->a, "z", 0600));
 	ASSERT_EQ(EDQUOT, errno);
+	/* ...and a user over one quota may still use the other. */
+	fd = open_in(self->a, "y", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(100, write(fd, buf, 100));
+	ASSERT_EQ(0, fs_remount(self->a, "user_max=5,user_bytes=200"));
+	ASSERT_EQ(-1, write(fd, buf, 1));
+	ASSERT_EQ(EDQUOT, errno);
+	ASSERT_EQ(0, create_in(self->a, "z", 0600));
+	close(fd);
 }
 
 /*

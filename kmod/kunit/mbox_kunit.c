@@ -16,6 +16,7 @@ static const struct mbox_limits test_limits = {
 	.max_msgs = 4,
 	.max_bytes = 250,
 	.max_urgent = 2,
+	.max_urgent_bytes = 200,
 };
 
 static struct mbox *new_mbox_with(struct kunit *test, unsigned int index,
@@ -442,6 +443,7 @@ static const struct mbox_limits frag_limits = {
 	.max_msgs = PAGE_SIZE / MBOX_FRAG_ALIGN + 1,
 	.max_bytes = 2 * PAGE_SIZE,
 	.max_urgent = 2,
+	.max_urgent_bytes = 2 * PAGE_SIZE,
 };
 
 static struct mbox *new_frag_mbox(struct kunit *test)
@@ -541,6 +543,48 @@ static void pages_holding_fragments_are_bounded(struct kunit *test)
 }
 
 /*
+ * A named mailbox's pages are charged to its creator at the module level:
+ * with room for two, the third payload of a page gets its own allocation,
+ * and every page given back uncharges.
+ */
+static void a_creators_pages_are_charged(struct kunit *test)
+{
+	struct mbox_quota *top = kunit_kzalloc(test, sizeof(*top), GFP_KERNEL);
+	struct mbox_quota *inst = kunit_kzalloc(test, sizeof(*inst), GFP_KERNEL);
+	struct mbox *mb = new_frag_mbox(test);
+	struct mbox_msg *msgs[3];
+	struct mbox_quota_user *owner;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, top);
+	KUNIT_ASSERT_NOT_NULL(test, inst);
+	kmbox_quota_init(top, NULL, 10, 2 * PAGE_SIZE);
+	/* The instance's own byte quota does not bound pages. */
+	kmbox_quota_init(inst, top, 10, 1);
+	owner = kmbox_quota_user_get(inst, KUIDT_INIT(1000), GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(owner));
+	mb->owner = owner;
+
+	for (i = 0; i < ARRAY_SIZE(msgs); i++)
+		msgs[i] = get_msg(test, mb, PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, msgs[0]->frag);
+	KUNIT_EXPECT_NOT_NULL(test, msgs[1]->frag);
+	KUNIT_EXPECT_NULL(test, msgs[2]->frag);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&owner->parent->page_bytes),
+			2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&owner->page_bytes), 0);
+
+	for (i = 0; i < ARRAY_SIZE(msgs); i++)
+		kmbox_msg_recycle(mb, msgs[i]);
+	kmbox_destroy(mb);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&owner->parent->page_bytes), 0);
+	kmbox_quota_user_put(owner);
+	kmbox_quota_destroy(inst);
+	kmbox_quota_destroy(top);
+	KUNIT_EXPECT_TRUE(test, hash_empty(top->users));
+}
+
+/*
  * One-at-a-time traffic cycles the first spare message, which keeps its
  * writer's pids for the next write; the other spares keep none.
  */
@@ -584,6 +628,7 @@ static struct kunit_case mbox_queue_cases[] = {
 	KUNIT_CASE(fragments_share_a_page_and_reuse_it),
 	KUNIT_CASE(pages_holding_fragments_are_bounded),
 	KUNIT_CASE(only_the_first_spare_keeps_pids),
+	KUNIT_CASE(a_creators_pages_are_charged),
 	{}
 };
 
