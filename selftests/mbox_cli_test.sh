@@ -12,7 +12,7 @@ out=/tmp/mbox-cli.out
 err=/tmp/mbox-cli.err
 
 . selftests/lib/tap.sh
-plan 43
+plan 49
 tap_on_fail() {
 	sed 's/^/# stdout: /' "$out" | head -20
 	sed 's/^/# stderr: /' "$err" | head -20
@@ -35,7 +35,8 @@ reset() {
 	"$mbox" flush $dev > /dev/null &&
 	"$mbox" limits $dev --max-msg-size "$(param max_msg_size)" \
 		--max-msgs "$(param max_msgs)" --max-bytes "$(param max_bytes)" \
-		--max-urgent "$(param max_urgent)" > /dev/null
+		--max-urgent "$(param max_urgent)" \
+		--max-urgent-bytes "$(param max_urgent_bytes)" > /dev/null
 }
 
 reset
@@ -102,6 +103,15 @@ ok $? "urgent --flush flushes the backlog and the urgent message comes first"
 	m info $dev && grep -qx 'msgs_queued: 1' "$out"
 ok $? "info shows the counters, as text and as JSON"
 
+reset
+"$mbox" send $dev normal && "$mbox" urgent $dev hello > /dev/null && m info $dev --json
+[ $rc -eq 0 ] && json '(j[0]["urgent_queued"] == 1 and j[0]["urgent_bytes_queued"] == 5 and j[0]["msgs_queued"] == 1 and j[0]["bytes_queued"] == 6 and
+	j[0]["max_urgent_bytes"] == int(open("/sys/module/mbox/parameters/max_urgent_bytes").read()))' &&
+	m info $dev && grep -qx 'urgent_bytes_queued: 5' "$out" && grep -qx "max_urgent_bytes: $(param max_urgent_bytes)" "$out" &&
+	[ "$(cat /sys/class/mbox/mbox2/urgent_bytes_queued)" = 5 ]
+ok $? "info shows max_urgent_bytes and the urgent bytes queued, as text and as JSON"
+reset
+
 m limits $dev --max-msgs 5 --max-urgent 2
 [ $rc -eq 0 ] && grep -qx 'max_msgs: 5' "$out" && grep -qx 'max_urgent: 2' "$out" &&
 	[ "$(cat /sys/class/mbox/mbox2/max_msgs)" = 5 ]
@@ -112,6 +122,20 @@ m limits $dev --max-msgs abc
 	[ $rc -eq 2 ] && m limits $dev --max-bytes 16 --max-msg-size 64 &&
 	[ $rc -eq 1 ] && grep -q 'out of range' "$err" && [ "$(cat /sys/class/mbox/mbox2/max_msgs)" = 5 ]
 ok $? "non-numeric limits are usage errors, out-of-range ones fail and change nothing"
+
+reset
+m limits $dev --max-urgent-bytes 2K
+[ $rc -eq 0 ] && grep -qx 'max_urgent_bytes: 2048' "$out" && [ "$(cat /sys/class/mbox/mbox2/max_urgent_bytes)" = 2048 ] &&
+	m info $dev --json && json 'j[0]["max_urgent_bytes"] == 2048 and j[0]["max_msgs"] == int(open("/sys/module/mbox/parameters/max_msgs").read())' &&
+	m limits $dev --max-urgent-bytes 0x40000001 && [ $rc -eq 1 ] &&
+	grep -qx "mbox: $dev: Invalid argument (out of range: max_msg_size 1..4194304, max_msgs 1..1048576, max_bytes max_msg_size..1073741824, max_urgent 1..1024, max_urgent_bytes 1..1073741824; nothing was changed)" "$err" &&
+	[ "$(cat /sys/class/mbox/mbox2/max_urgent_bytes)" = 2048 ]
+ok $? "limits --max-urgent-bytes changes only it; out of range it fails, names the range and changes nothing"
+
+"$mbox" limits $dev --max-urgent-bytes 8 > /dev/null && "$mbox" urgent $dev first > /dev/null && m urgent $dev again
+[ $rc -eq 1 ] && grep -qx "mbox: $dev: Resource temporarily unavailable (the urgent reserve is full (max_urgent messages or max_urgent_bytes bytes queued, see 'mbox info $dev'); nothing was sent or flushed)" "$err" &&
+	[ "$(cat /sys/class/mbox/mbox2/urgent_queued)" = 1 ]
+ok $? "an urgent send over max_urgent_bytes fails at once and names max_urgent and max_urgent_bytes"
 
 reset
 "$mbox" limits $dev --max-msg-size 16 > /dev/null
@@ -198,14 +222,19 @@ m send $dev --lines extra
 ok $? "missing or bad arguments are usage errors (exit 2) and send nothing"
 
 m status --json
-[ $rc -eq 0 ] && json 'j[0]["loaded"] and j[0]["version"] == open("VERSION").read().strip() and j[0]["nr_mailboxes"] == int(open("/sys/module/mbox/parameters/nr_mailboxes").read())'
-ok $? "status --json reports the module, its version and parameters"
+[ $rc -eq 0 ] && json '(j[0]["loaded"] and j[0]["version"] == open("VERSION").read().strip() and
+	all(j[0][p] == int(open("/sys/module/mbox/parameters/" + p).read()) for p in
+	    ["nr_mailboxes", "max_msg_size", "max_msgs", "max_bytes", "max_urgent", "max_urgent_bytes", "user_mailboxes", "user_bytes"]))' &&
+	m status && grep -qx "user_bytes: $(param user_bytes)" "$out" && grep -qx "user_mailboxes: $(param user_mailboxes)" "$out" &&
+	grep -qx "max_urgent_bytes: $(param max_urgent_bytes)" "$out"
+ok $? "status reports the module, its version and parameters, the quotas too, as JSON and as text"
 
 # ---- named mailboxes, in an instance of our own mounted on $nd.
 nd=$(mktemp -d /tmp/mbox-cli-named.XXXXXX)
 plain=$(mktemp -d /tmp/mbox-cli-plain.XXXXXX)
+qd=$(mktemp -d /tmp/mbox-cli-quota.XXXXXX)
 chmod 755 "$nd" "$plain"
-trap 'umount -l "$nd" 2> /dev/null; rmdir "$nd"; rm -rf "$plain"' EXIT
+trap 'umount -l "$nd" "$qd" 2> /dev/null; rmdir "$nd" "$qd"; rm -rf "$plain"' EXIT
 # Run the command as uid/gid $1 with no groups and no capabilities.
 as() {
 	uid=$1
@@ -257,10 +286,12 @@ m create "$nd/jobs"
 	m create "$nd/jobs" && [ $rc -eq 1 ] && grep -qx "mbox: $nd/jobs: File exists" "$err"
 ok $? "create makes a 0600 mailbox silently; an existing name fails with File exists"
 
-m create "$nd/lim" --mode 640 --group 3000 --max-msg-size 1K --max-msgs 5 --max-bytes 4K --max-urgent 2
+m create "$nd/lim" --mode 640 --group 3000 --max-msg-size 1K --max-msgs 5 --max-bytes 4K --max-urgent 2 --max-urgent-bytes 3K
 [ $rc -eq 0 ] && [ "$(stat -c '%a %u %g' "$nd/lim")" = "640 0 3000" ] && m info "$nd/lim" --json &&
-	json 'j[0]["max_msg_size"] == 1024 and j[0]["max_msgs"] == 5 and j[0]["max_bytes"] == 4096 and j[0]["max_urgent"] == 2 and j[0]["msgs_queued"] == 0'
-ok $? "create --mode --group --max-* gives the mailbox that mode, group and those limits"
+	json 'j[0]["max_msg_size"] == 1024 and j[0]["max_msgs"] == 5 and j[0]["max_bytes"] == 4096 and j[0]["max_urgent"] == 2 and j[0]["max_urgent_bytes"] == 3072 and j[0]["msgs_queued"] == 0' &&
+	m create "$nd/lim2" --max-urgent-bytes 0x40000001 && [ $rc -eq 1 ] &&
+	grep -q "^mbox: $nd/lim2: Invalid argument (.*, max_urgent 1..1024, max_urgent_bytes 1..1073741824)$" "$err" && [ ! -e "$nd/lim2" ]
+ok $? "create --mode --group --max-* gives the mailbox that mode, group and those limits; --max-urgent-bytes out of range creates nothing"
 
 long=$(printf '%0256d' 0)
 m create "$nd/$long"
@@ -393,6 +424,39 @@ MBOX_DIR=$nd m recv jobs
 	grep -qx "mbox: $nd/jobs: No such file or directory (no such mailbox: 'mbox ls $nd' lists them, 'mbox create' makes one)" "$err"
 ok $? "rm removes each NAME, exits 1 when one is missing; a removed mailbox no longer opens"
 
+# Quotas of an instance of its own: one mailbox, 300 bytes (a message
+# of 100 bytes is charged 100 + 128).
+m mount "$qd" -o user_max=1,user_bytes=300
+rc1=$rc
+m create "$qd/q"
+rc2=$rc
+m create "$qd/r"
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc -eq 1 ] && [ ! -e "$qd/r" ] &&
+	grep -qx "mbox: $qd/r: Disk quota exceeded (the mailboxes you created reached a per-user quota: the instance's user_max= (mount -o remount,user_max=N $qd) or the module's user_mailboxes; rm some of yours (removed ones count until closed), or ask root to raise it)" "$err"
+ok $? "create over the instance's user_max= fails with EDQUOT, names the quota and the fix, creates nothing"
+
+hundred=$(printf '%0100d' 0)
+quota_msg="mbox: $qd/q: Disk quota exceeded (your queued messages reached a per-user quota (each message its size + 128 bytes): the instance's user_bytes= (mount -o remount,user_bytes=N $qd) or the module's user_bytes; read or flush them (mbox flush --mine $qd/q), or ask root to raise it)"
+m send "$qd/q" "$hundred"
+rc1=$rc
+m send "$qd/q" "$hundred"
+rc2=$rc
+grep -qx "$quota_msg" "$err"
+msg2=$?
+m urgent "$qd/q" x
+rc3=$rc
+grep -qx "$quota_msg" "$err"
+msg3=$?
+m info "$qd/q" --json
+json 'j[0]["msgs_queued"] == 1 and j[0]["bytes_queued"] == 100 and j[0]["urgent_queued"] == 0'
+st=$?
+m flush "$qd/q" --mine
+[ $rc1 -eq 0 ] && [ $rc2 -eq 1 ] && [ $msg2 -eq 0 ] && [ $rc3 -eq 1 ] && [ $msg3 -eq 0 ] && [ $st -eq 0 ] &&
+	[ $rc -eq 0 ] && grep -qx "flushed 1 messages, 100 bytes" "$out" && m send "$qd/q" "$hundred" && [ $rc -eq 0 ]
+ok $? "send and urgent over the instance's user_bytes= fail with EDQUOT at once, name the quota and the fix; flush --mine gives it back"
+umount "$qd"
+rmdir "$qd"
+
 umount "$nd"
 m ls "$nd"
 [ $rc -eq 1 ] && grep -qx "mbox: $nd: Inappropriate ioctl for device (not an mbox instance: is $nd mounted? mount -t mbox mbox $nd (or 'mbox mount $nd'))" "$err"
@@ -404,10 +468,11 @@ trap - EXIT
 # ---- module control: last, and the module is loaded back as it was.
 ko=${MBOX_KO:-}
 if [ -z "$ko" ]; then
-	echo "ok 43 # SKIP MBOX_KO does not name the module file"
+	echo "ok 48 # SKIP MBOX_KO does not name the module file"
+	echo "ok 49 # SKIP MBOX_KO does not name the module file"
 	exit $failed
 fi
-params="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_msgs=$(param max_msgs) max_bytes=$(param max_bytes) max_urgent=$(param max_urgent)"
+params="nr_mailboxes=$(param nr_mailboxes) max_msg_size=$(param max_msg_size) max_msgs=$(param max_msgs) max_bytes=$(param max_bytes) max_urgent=$(param max_urgent) max_urgent_bytes=$(param max_urgent_bytes) user_mailboxes=$(param user_mailboxes) user_bytes=$(param user_bytes)"
 # shellcheck disable=SC2086 # params are separate words
 trap '[ -e /sys/module/mbox ] || "$mbox" load --ko "$ko" $params > /dev/null' EXIT
 
@@ -447,4 +512,21 @@ msg8=$?
 	[ $rc7 -eq 0 ] && [ $msg7 -eq 0 ] && [ $rc8 -eq 1 ] && [ $msg8 -eq 0 ] && [ -e /sys/module/mbox ]
 ok $? "unload is refused while open; load reports bad and unknown parameters, a missing module, a second load"
 echo "# unload $rc1/$msg1 $rc2 $rc3, load $rc4/$msg4 $rc5 $rc6/$msg6 $rc7/$msg7 $rc8/$msg8"
+
+m load --ko "$ko" user_bytes=2Q
+rc1=$rc
+m load --ko "$ko" max_urgent_bytes=4K
+rc2=$rc
+"$mbox" unload
+m load --ko "$ko" max_urgent_bytes=4096 user_mailboxes=7 user_bytes=2M
+rc3=$rc
+m status --json
+json 'j[0]["max_urgent_bytes"] == 4096 and j[0]["user_mailboxes"] == 7 and j[0]["user_bytes"] == 2097152'
+st=$?
+"$mbox" unload
+# shellcheck disable=SC2086
+"$mbox" load --ko "$ko" $params > /dev/null
+[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] && [ $rc3 -eq 0 ] && [ $st -eq 0 ] &&
+	[ "$(param user_bytes)" = "$(echo "$params" | sed 's/.*user_bytes=//')" ]
+ok $? "load takes max_urgent_bytes, user_mailboxes and user_bytes (K/M/G for user_bytes only); status shows them"
 exit $failed

@@ -54,6 +54,7 @@ static int reset(int fd)
 		.max_msgs = param("max_msgs"),
 		.max_bytes = param("max_bytes"),
 		.max_urgent = param("max_urgent"),
+		.max_urgent_bytes = param("max_urgent_bytes"),
 	};
 	int ret = mbox_flush(fd, 0, 0, NULL);
 
@@ -791,6 +792,7 @@ TEST_F(named, create_open_remove)
 	EXPECT_EQ(param("max_msgs"), info.max_msgs);
 	EXPECT_EQ(param("max_bytes"), info.max_bytes);
 	EXPECT_EQ(param("max_urgent"), info.max_urgent);
+	EXPECT_EQ(param("max_urgent_bytes"), info.max_urgent_bytes);
 	ASSERT_EQ(2, mbox_send(fd, "hi", 2, 0));
 
 	/* Removed: the name is gone, the open file still works. */
@@ -815,7 +817,7 @@ TEST_F(named, create_takes_limits_and_group)
 {
 	struct mbox_limits l = {
 		.max_msg_size = 100, .max_msgs = 3, .max_bytes = 1000,
-		.max_urgent = 4,
+		.max_urgent = 4, .max_urgent_bytes = 12345,
 	};
 	struct mbox_info info;
 	char path[512];
@@ -836,6 +838,7 @@ TEST_F(named, create_takes_limits_and_group)
 	EXPECT_EQ(3, info.max_msgs);
 	EXPECT_EQ(1000, info.max_bytes);
 	EXPECT_EQ(4, info.max_urgent);
+	EXPECT_EQ(12345, info.max_urgent_bytes);
 
 	/* A limit left 0 is the module's default. */
 	memset(&l, 0, sizeof(l));
@@ -850,6 +853,59 @@ TEST_F(named, create_takes_limits_and_group)
 	EXPECT_EQ(param("max_msg_size"), info.max_msg_size);
 	EXPECT_EQ(param("max_bytes"), info.max_bytes);
 	EXPECT_EQ(param("max_urgent"), info.max_urgent);
+	EXPECT_EQ(param("max_urgent_bytes"), info.max_urgent_bytes);
+
+	/* Out of range: nothing created. */
+	memset(&l, 0, sizeof(l));
+	l.max_urgent_bytes = MBOX_MAX_BYTES_LIMIT + 1;
+	EXPECT_EQ(-EINVAL, mbox_create(in(path, self->dir, "big"), 0600,
+				       (gid_t)-1, &l));
+	EXPECT_EQ(-1, access(path, F_OK));
+}
+
+/*
+ * An instance's per-user quotas: mbox_create() and every way of sending
+ * over them fail with -EDQUOT at once (no waiting, nothing queued), and
+ * flushing one's own messages gives the bytes back.  A message of 100
+ * bytes is charged 100 + 128.
+ */
+TEST_F(named, quotas_are_edquot)
+{
+	struct mbox_urgent u = { 0 };
+	struct mbox_flush res;
+	struct mbox_info info;
+	char path[512], msg[100];
+	struct iovec iov = { msg, sizeof(msg) };
+	int fd;
+
+	memset(msg, 'q', sizeof(msg));
+	ASSERT_EQ(0, mount("mbox", self->plain, "mbox", 0,
+			   "user_max=1,user_bytes=300"));
+	ASSERT_EQ(0, mbox_create(in(path, self->plain, "q"), 0600, (gid_t)-1,
+				 NULL));
+	EXPECT_EQ(-EDQUOT, mbox_create(in(path, self->plain, "r"), 0600,
+				       (gid_t)-1, NULL));
+	EXPECT_EQ(-1, access(path, F_OK));
+
+	fd = mbox_open(in(path, self->plain, "q"), O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(100, mbox_send(fd, msg, sizeof(msg), -1));
+	/* Blocking, timed or not: EDQUOT at once, never a wait. */
+	EXPECT_EQ(-EDQUOT, mbox_send(fd, msg, sizeof(msg), -1));
+	EXPECT_EQ(-EDQUOT, mbox_send(fd, msg, sizeof(msg), 60000));
+	EXPECT_EQ(-EDQUOT, mbox_send(fd, msg, sizeof(msg), 0));
+	EXPECT_EQ(-EDQUOT, mbox_send_urgent(fd, "x", 1, &u));
+	EXPECT_EQ(-EDQUOT, mbox_send_batch(fd, &iov, 1));
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	EXPECT_EQ(1, info.msgs_queued);
+	EXPECT_EQ(100, info.bytes_queued);
+	EXPECT_EQ(0, info.urgent_queued);
+
+	ASSERT_EQ(0, mbox_flush(fd, MBOX_FLUSH_MINE, 0, &res));
+	EXPECT_EQ(1, res.flushed_msgs);
+	EXPECT_EQ(100, res.flushed_bytes);
+	EXPECT_EQ(100, mbox_send(fd, msg, sizeof(msg), 0));
+	close(fd);
 }
 
 /* Every error of mbox_create(), and after each nothing was created. */

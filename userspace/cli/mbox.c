@@ -423,6 +423,7 @@ static int next_opt(int argc, char **argv, const char *shortopts,
 
 static const char *const known_params[] = {
 	"nr_mailboxes", "max_msg_size", "max_msgs", "max_bytes", "max_urgent",
+	"max_urgent_bytes", "user_mailboxes", "user_bytes",
 };
 
 /* Module parameters as one string, each checked to be NAME=NUMBER. */
@@ -440,10 +441,14 @@ static char *module_params(int argc, char **argv)
 			known |= strlen(known_params[k]) == (size_t)(eq - argv[i]) &&
 				 !strncmp(argv[i], known_params[k], eq - argv[i]);
 		if (!known)
-			usage_error("'%s' is not a module parameter (NAME=VALUE, NAME one of nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent)",
+			usage_error("'%s' is not a module parameter (NAME=VALUE, NAME one of nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent, max_urgent_bytes, user_mailboxes, user_bytes)",
 				    argv[i]);
-		/* The kernel parses these: plain numbers only. */
-		parse_number(argv[i], eq + 1, ULONG_MAX, false);
+		/*
+		 * The kernel parses these: plain numbers only, but for
+		 * user_bytes, which it takes with K, M or G too.
+		 */
+		parse_number(argv[i], eq + 1, ULONG_MAX,
+			     !strncmp(argv[i], "user_bytes=", eq - argv[i] + 1));
 		len += strlen(argv[i]) + 1;
 	}
 	params = calloc(1, len);
@@ -558,13 +563,40 @@ static int cmd_unload(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The module parameters that struct mbox_module_status has no field for,
+ * read from sysfs here (the structure's layout is part of libmbox's ABI).
+ * A module too old to have one leaves it out of the status.
+ */
+static const char *const extra_params[] = {
+	"max_urgent_bytes", "user_mailboxes", "user_bytes",
+};
+#define NR_EXTRA_PARAMS (sizeof(extra_params) / sizeof(extra_params[0]))
+
+static bool read_module_param(const char *name, unsigned long long *v)
+{
+	char path[128];
+	bool ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/mbox/parameters/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	ok = fscanf(f, "%llu", v) == 1;
+	fclose(f);
+	return ok;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, HELP_OPT, { 0 }
 	};
 	struct mbox_module_status st;
+	unsigned long long v;
 	bool json = false;
+	size_t k;
 	int c, ret;
 
 	while ((c = next_opt(argc, argv, "h", opts)) != -1)
@@ -581,6 +613,9 @@ static int cmd_status(int argc, char **argv)
 			       st.version, st.refcount, st.nr_mailboxes,
 			       st.max_msg_size, st.max_msgs, st.max_bytes,
 			       st.max_urgent);
+		for (k = 0; st.loaded && k < NR_EXTRA_PARAMS; k++)
+			if (read_module_param(extra_params[k], &v))
+				printf(",\"%s\":%llu", extra_params[k], v);
 		printf("}\n");
 		return 0;
 	}
@@ -591,6 +626,9 @@ static int cmd_status(int argc, char **argv)
 	printf("loaded: yes\nversion: %s\nrefcount: %d\nnr_mailboxes: %u\nmax_msg_size: %u\nmax_msgs: %u\nmax_bytes: %llu\nmax_urgent: %u\n",
 	       st.version, st.refcount, st.nr_mailboxes, st.max_msg_size,
 	       st.max_msgs, st.max_bytes, st.max_urgent);
+	for (k = 0; k < NR_EXTRA_PARAMS; k++)
+		if (read_module_param(extra_params[k], &v))
+			printf("%s: %llu\n", extra_params[k], v);
 	return 0;
 }
 
@@ -625,6 +663,23 @@ static const char *json_and_device(int argc, char **argv, bool *json)
 	return only_device(argc, argv);
 }
 
+/*
+ * A message to mailbox @path was refused with EDQUOT: the writer's queued
+ * messages hold a per-user quota (each its payload + 128 bytes), the
+ * instance's user_bytes= for a named mailbox, or the module's user_bytes.
+ */
+static int quota_failed(const char *path)
+{
+	char dir[PATH_MAX];
+
+	if (numbered(path))
+		return fail(path, EDQUOT, "your queued messages reached the module's per-user quota user_bytes (each message its size + 128 bytes); read or flush them (mbox flush --mine %s), or ask root to raise it in /sys/module/mbox/parameters/user_bytes",
+			    path);
+	dir_of(path, dir, sizeof(dir));
+	return fail(path, EDQUOT, "your queued messages reached a per-user quota (each message its size + 128 bytes): the instance's user_bytes= (mount -o remount,user_bytes=N %s) or the module's user_bytes; read or flush them (mbox flush --mine %s), or ask root to raise it",
+		    dir, path);
+}
+
 /* Why a send failed, and what to do about it. */
 static int send_failed(int fd, const char *path, int err, size_t len,
 		       int timeout_ms)
@@ -639,6 +694,8 @@ static int send_failed(int fd, const char *path, int err, size_t len,
 			    timeout_ms / 1000.0, path);
 	if (err == EAGAIN)
 		return fail(path, EAGAIN, "the mailbox is full and nothing was sent");
+	if (err == EDQUOT)
+		return quota_failed(path);
 	return fail(path, err, NULL);
 }
 
@@ -1012,9 +1069,12 @@ static int cmd_urgent(int argc, char **argv)
 	ret = mbox_send_urgent(fd, text, strlen(text), &u);
 	close(fd);
 	if (ret == -EAGAIN)
-		return fail(path, EAGAIN, "the urgent reserve (max_urgent) is full; nothing was sent or flushed");
+		return fail(path, EAGAIN, "the urgent reserve is full (max_urgent messages or max_urgent_bytes bytes queued, see 'mbox info %s'); nothing was sent or flushed",
+			    path);
 	if (ret == -EMSGSIZE)
 		return fail(path, EMSGSIZE, "longer than the mailbox's max_msg_size");
+	if (ret == -EDQUOT)
+		return quota_failed(path);
 	if (ret)
 		return fail(path, -ret, flush_hint(-ret));
 	if (json)
@@ -1060,9 +1120,10 @@ static int cmd_info(int argc, char **argv)
 		return fail(path, -ret, NULL);
 #define INFO_FIELDS(X) \
 	X(index) X(max_msg_size) X(max_msgs) X(max_bytes) X(max_urgent) \
-	X(msgs_queued) X(bytes_queued) X(urgent_queued) X(inflight) \
-	X(readers_waiting) X(writers_waiting) X(total_enqueued) \
-	X(total_dequeued) X(next_seq) X(flushed_msgs) X(flushed_bytes)
+	X(max_urgent_bytes) X(msgs_queued) X(bytes_queued) X(urgent_queued) \
+	X(urgent_bytes_queued) X(inflight) X(readers_waiting) \
+	X(writers_waiting) X(total_enqueued) X(total_dequeued) X(next_seq) \
+	X(flushed_msgs) X(flushed_bytes)
 	if (json) {
 		const char *sep = ",";
 
@@ -1086,6 +1147,7 @@ static int cmd_limits(int argc, char **argv)
 		{ "max-msgs", required_argument, NULL, 'n' },
 		{ "max-bytes", required_argument, NULL, 'b' },
 		{ "max-urgent", required_argument, NULL, 'u' },
+		{ "max-urgent-bytes", required_argument, NULL, 'U' },
 		HELP_OPT, { 0 }
 	};
 	struct mbox_limits l = { 0 };
@@ -1112,6 +1174,11 @@ static int cmd_limits(int argc, char **argv)
 			l.max_urgent = parse_number("--max-urgent", optarg,
 						    UINT32_MAX, true);
 			break;
+		case 'U':
+			l.max_urgent_bytes = parse_number("--max-urgent-bytes",
+							  optarg, ULLONG_MAX,
+							  true);
+			break;
 		}
 		set = true;
 	}
@@ -1128,9 +1195,10 @@ static int cmd_limits(int argc, char **argv)
 		}
 		if (ret == -EINVAL) {
 			close(fd);
-			return fail(path, EINVAL, "out of range: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u; nothing was changed",
+			return fail(path, EINVAL, "out of range: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u, max_urgent_bytes 1..%llu; nothing was changed",
 				    MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
-				    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
+				    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT,
+				    MBOX_MAX_BYTES_LIMIT);
 		}
 		if (ret) {
 			close(fd);
@@ -1141,9 +1209,9 @@ static int cmd_limits(int argc, char **argv)
 	close(fd);
 	if (ret)
 		return fail(path, -ret, NULL);
-	printf("max_msg_size: %u\nmax_msgs: %u\nmax_bytes: %llu\nmax_urgent: %u\n",
+	printf("max_msg_size: %u\nmax_msgs: %u\nmax_bytes: %llu\nmax_urgent: %u\nmax_urgent_bytes: %llu\n",
 	       i.max_msg_size, i.max_msgs, (unsigned long long)i.max_bytes,
-	       i.max_urgent);
+	       i.max_urgent, (unsigned long long)i.max_urgent_bytes);
 	return 0;
 }
 
@@ -1183,16 +1251,17 @@ static int create_failed(const char *path, int err, const char *group)
 		return fail(path, err, "you are not in group '%s': giving it needs CAP_CHOWN",
 			    group);
 	case EINVAL:
-		return fail(path, err, "a name may not be '.' or '..'; a group must be mapped in the instance's user namespace; limits: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u",
+		return fail(path, err, "a name may not be '.' or '..'; a group must be mapped in the instance's user namespace; limits: max_msg_size 1..%u, max_msgs 1..%u, max_bytes max_msg_size..%llu, max_urgent 1..%u, max_urgent_bytes 1..%llu",
 			    MBOX_MAX_MSG_SIZE_LIMIT, MBOX_MAX_MSGS_LIMIT,
-			    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT);
+			    MBOX_MAX_BYTES_LIMIT, MBOX_MAX_URGENT_LIMIT,
+			    MBOX_MAX_BYTES_LIMIT);
 	case ENAMETOOLONG:
 		return fail(path, err, "a name has at most %d bytes", MBOX_NAME_MAX);
 	case ENOSPC:
 		return fail(path, err, "%s holds its max= mailboxes (open removed ones count): rm some, or mount -o remount,max=N %s",
 			    dir, dir);
 	case EDQUOT:
-		return fail(path, err, "your quota in %s (user_max=, user_bytes=) is used up: rm some of your mailboxes",
+		return fail(path, err, "the mailboxes you created reached a per-user quota: the instance's user_max= (mount -o remount,user_max=N %s) or the module's user_mailboxes; rm some of yours (removed ones count until closed), or ask root to raise it",
 			    dir);
 	case EROFS:
 		return fail(path, err, "%s is mounted read-only", dir);
@@ -1226,6 +1295,7 @@ static int cmd_create(int argc, char **argv)
 		{ "max-msgs", required_argument, NULL, 'n' },
 		{ "max-bytes", required_argument, NULL, 'b' },
 		{ "max-urgent", required_argument, NULL, 'u' },
+		{ "max-urgent-bytes", required_argument, NULL, 'U' },
 		HELP_OPT, { 0 }
 	};
 	struct mbox_limits l = { 0 };
@@ -1266,6 +1336,11 @@ static int cmd_create(int argc, char **argv)
 		case 'u':
 			l.max_urgent = parse_number("--max-urgent", optarg,
 						    UINT32_MAX, true);
+			break;
+		case 'U':
+			l.max_urgent_bytes = parse_number("--max-urgent-bytes",
+							  optarg, ULLONG_MAX,
+							  true);
 			break;
 		}
 	}
@@ -1618,7 +1693,9 @@ static const struct command commands[] = {
 	{ "load", cmd_load, "[--ko FILE | --module-dir DIR] [PARAM=VALUE...]",
 	  "Load the mbox module: the file FILE, or 'mbox' found by name in DIR\n"
 	  "(default /lib/modules/$(uname -r)) as modprobe would, with the\n"
-	  "parameters nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent.\n" },
+	  "parameters nr_mailboxes, max_msg_size, max_msgs, max_bytes, max_urgent,\n"
+	  "max_urgent_bytes, user_mailboxes, user_bytes (user_bytes may end in K,\n"
+	  "M or G).\n" },
 	{ "unload", cmd_unload, "",
 	  "Unload the mbox module; refused while any mailbox is open.\n" },
 	{ "status", cmd_status, "[--json]",
@@ -1646,10 +1723,10 @@ static const struct command commands[] = {
 	  "--flush, atomically remove the selected messages first.\n" },
 	{ "info", cmd_info, "DEV [--json]",
 	  "Show a mailbox's limits and counters.\n" },
-	{ "limits", cmd_limits, "DEV [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
+	{ "limits", cmd_limits, "DEV [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N] [--max-urgent-bytes N]",
 	  "Show a mailbox's limits, or change them (needs CAP_SYS_ADMIN).  N may\n"
 	  "end in K, M or G (powers of 1024).\n" },
-	{ "create", cmd_create, "NAME [--mode OCTAL] [--group G] [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N]",
+	{ "create", cmd_create, "NAME [--mode OCTAL] [--group G] [--max-msg-size N] [--max-msgs N] [--max-bytes N] [--max-urgent N] [--max-urgent-bytes N]",
 	  "Create the named mailbox NAME: DIR/NAME in the mbox instance DIR, or a\n"
 	  "bare NAME in $MBOX_DIR (default /dev/mbox), owned by you.\n"
 	  "--mode OCTAL    its permission bits, less the umask (default 0600)\n"

@@ -87,7 +87,10 @@ int mbox_set_header_mode(int fd, int on);
  * Send one message of @len bytes (mbox_sendv: the concatenation of @iov).
  * Returns the bytes sent, all of them, or a negative errno: -EMSGSIZE
  * (larger than max_msg_size), -EAGAIN or -ETIMEDOUT (the mailbox stayed
- * full), -EINTR.  Whatever the error, nothing was queued.  A timed send
+ * full), -EINTR, -EDQUOT (the caller's queued messages hold a per-user
+ * quota: returned at once, whatever the timeout, since only reading or
+ * flushing them, MBOX_FLUSH_MINE, frees it).  Whatever the error, nothing
+ * was queued.  A timed send
  * waits until a message of max_msg_size would fit (what poll() reports)
  * and retries at least every 100 ms, so a smaller message is never kept
  * waiting much longer than it must.
@@ -127,7 +130,7 @@ ssize_t mbox_recv_alloc(int fd, struct mbox_msg_header *hdr, void **bufp,
  * would wait or fail, or at a signal.
  * Both return how many messages were done (>= 1), or the first one's
  * error, as mbox_send() or mbox_recv() gives it (-EAGAIN, -EMSGSIZE,
- * -EINTR, -EFAULT, -EBADF; -EINVAL for a @count of 0; -ENOTTY from a
+ * -EINTR, -EFAULT, -EBADF, -EDQUOT; -EINVAL for a @count of 0; -ENOTTY from a
  * kernel without batches); the error that stopped a later message comes
  * back from the next call, which starts with it.  Nothing is lost: what
  * was not done is still unsent, or still queued.
@@ -167,7 +170,9 @@ int mbox_flush(int fd, unsigned int flags, __u64 up_to_seq,
  * Send an urgent message.  @opt (may be NULL) carries the flags,
  * flush_flags and up_to_seq to use (MBOX_URGENT_FLUSH for the atomic
  * flush-and-send) and gets the results back: seq, flushed_msgs,
- * flushed_bytes.  Its buf and len are set from @buf and @len.
+ * flushed_bytes.  Its buf and len are set from @buf and @len.  -EAGAIN
+ * when the urgent reserve (max_urgent, max_urgent_bytes) is full, -EDQUOT
+ * over a per-user quota; either way nothing was sent or flushed.
  */
 int mbox_send_urgent(int fd, const void *buf, size_t len,
 		     struct mbox_urgent *opt);
