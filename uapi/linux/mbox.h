@@ -42,12 +42,11 @@
  *  - Per-user quotas (mboxfs(5)): a message is charged to the user who
  *    opened the file it is written through (the euid of the file's
  *    credentials: the header's opener_uid), its payload plus 128 bytes,
- *    from write() until it is freed
- *    (read, acknowledged in ack mode, or flushed), also while its writer
- *    waits for room and while a reader holds it leased; urgent messages
- *    too.  The module's parameter user_bytes bounds what one user's
- *    messages hold in all mailboxes together, an instance's user_bytes=
- *    what they hold in its mailboxes.  A write (a batch entry, an urgent
+ *    from write() until it is freed (read, acknowledged in ack mode, or
+ *    flushed), also while its writer waits for room and while a reader
+ *    holds it leased; urgent messages too.  The module's parameter
+ *    user_bytes bounds what one user's messages hold in all mailboxes
+ *    together, an instance's user_bytes= what they hold in its mailboxes.  A write (a batch entry, an urgent
  *    send) that would pass either fails at once with EDQUOT, blocking or
  *    not, and nothing is queued: it never waits for the quota, which
  *    messages in mailboxes nobody reads may hold for good.  poll() does
@@ -339,9 +338,10 @@ struct mbox_flush {
  * max_urgent_bytes bytes, not max_msgs/max_bytes: they get through when
  * the normal queue is full.  The reserve full: EAGAIN (an urgent send
  * never waits for room), and then the flush below does not happen either;
- * the writer's quota exceeded: EDQUOT, likewise.  With MBOX_URGENT_FLUSH it may wait
- * for another flush in progress, as MBOX_IOC_FLUSH does (EINTR on a
- * signal; EAGAIN on an O_NONBLOCK file; nothing sent or flushed).
+ * the writer's quota exceeded: EDQUOT, likewise.  With MBOX_URGENT_FLUSH
+ * it may wait for another flush in progress, as MBOX_IOC_FLUSH does
+ * (EINTR on a signal; EAGAIN on an O_NONBLOCK file; nothing sent or
+ * flushed).
  *
  * With MBOX_URGENT_FLUSH in @flags, the flush described by @flush_flags and
  * @up_to_seq (as in struct mbox_flush, same permission rules) and the
