@@ -46,10 +46,11 @@
  *    flushed), also while its writer waits for room and while a reader
  *    holds it leased; urgent messages too.  The module's parameter
  *    user_bytes bounds what one user's messages hold in all mailboxes
- *    together, an instance's user_bytes= what they hold in its mailboxes.  A write (a batch entry, an urgent
- *    send) that would pass either fails at once with EDQUOT, blocking or
- *    not, and nothing is queued: it never waits for the quota, which
- *    messages in mailboxes nobody reads may hold for good.  poll() does
+ *    together, an instance's user_bytes= what they hold in its
+ *    mailboxes.  A write (a batch entry, an urgent send) that would pass
+ *    either fails at once with EDQUOT, blocking or not, and nothing is
+ *    queued: it never waits for the quota, which messages in mailboxes
+ *    nobody reads may hold for good.  poll() does
  *    not report it (EPOLLOUT is about the mailbox's room), so EDQUOT is
  *    no reason to poll: the writer's own queued messages can be taken
  *    back with MBOX_FLUSH_MINE, which selects by the same uid.
