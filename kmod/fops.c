@@ -284,13 +284,28 @@ static int mbox_ioc_get_info(struct mbox *mb, unsigned int cmd,
 	return mbox_copy_out(arg, cmd, &info, sizeof(info));
 }
 
-static int mbox_ioc_set_limits(struct mbox *mb, unsigned int cmd,
-			       unsigned long arg)
+/*
+ * Who may change a mailbox's limits or flush other senders' messages
+ * without reading it: for /dev/mboxN, an administrator; for a named
+ * mailbox, also its owner (or who may act as owner, CAP_FOWNER), as for
+ * chmod.  Quotas bound what an owner's raised limits let anyone hold.
+ */
+static bool mbox_may_admin(const struct file *file)
+{
+	/* Instances refuse idmapped mounts (fs.c): no mount idmap here. */
+	if (file->f_op == &kmbox_named_fops &&
+	    inode_owner_or_capable(&init_user_ns, file_inode(file)))
+		return true;
+	return capable(CAP_SYS_ADMIN);
+}
+
+static int mbox_ioc_set_limits(struct file *file, struct mbox *mb,
+			       unsigned int cmd, unsigned long arg)
 {
 	struct mbox_limits limits;
 	int ret;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!mbox_may_admin(file))
 		return -EPERM;
 	ret = mbox_copy_in(&limits, sizeof(limits), cmd, arg);
 	if (ret)
@@ -373,7 +388,8 @@ static int mbox_ioc_ack(struct mbox_file *mf, unsigned int cmd,
 
 /*
  * Build a flush selector for @file.  Removing other senders' messages is
- * the consumer's right (file open for reading) or an administrator's.
+ * the consumer's right (file open for reading) or an administrator's
+ * (mbox_may_admin()).
  */
 static int mbox_flush_sel_init(struct mbox_flush_sel *sel,
 			       const struct file *file, u32 flags,
@@ -382,7 +398,7 @@ static int mbox_flush_sel_init(struct mbox_flush_sel *sel,
 	if (flags & ~MBOX_FLUSH_ALL_FLAGS)
 		return -EINVAL;
 	if (!(flags & MBOX_FLUSH_MINE) && !(file->f_mode & FMODE_READ) &&
-	    !capable(CAP_SYS_ADMIN))
+	    !mbox_may_admin(file))
 		return -EPERM;
 	sel->flags = flags;
 	sel->up_to_seq = up_to_seq;
@@ -689,7 +705,7 @@ static long mbox_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (mbox_cmd_is(cmd, MBOX_IOC_GET_INFO))
 		return mbox_ioc_get_info(mb, cmd, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_SET_LIMITS))
-		return mbox_ioc_set_limits(mb, cmd, arg);
+		return mbox_ioc_set_limits(file, mb, cmd, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_PEEK))
 		return mbox_ioc_peek(file, mb, cmd, arg);
 	if (mbox_cmd_is(cmd, MBOX_IOC_SET_MODE))

@@ -13,6 +13,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/fsnotify.h>
+#include <linux/idr.h>
 #include <linux/kdev_t.h>
 #include <linux/kstrtox.h>
 #include <linux/module.h>
@@ -73,6 +74,8 @@ struct mbox_fs_info {
 	unsigned int given;	/* BIT(MBOX_OPT_*) of mode, uid, gid at mount */
 	struct dentry *control;
 	atomic_t nr_mailboxes;	/* live, removed-but-open included */
+	/* Inode numbers of the live mailboxes: unique in the instance. */
+	struct ida inos;
 	/*
 	 * Per-user quotas (limits user_max, user_bytes), under the module's.
 	 * Every message and mailbox charged to it is freed before kill_sb
@@ -261,6 +264,8 @@ static void mbox_fs_evict_inode(struct inode *inode)
 
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
+	if (inode->i_ino > MBOX_FS_CONTROL_INO)
+		ida_free(&mbox_fs_sb(inode->i_sb)->inos, inode->i_ino);
 	if (!mb)
 		return;
 	kmbox_destroy(mb);
@@ -448,10 +453,20 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	inode = new_inode(sb);
 	if (!inode)
 		goto err_free;
-	/* get_next_ino() wraps: never the root's or the control node's. */
-	do {
-		inode->i_ino = get_next_ino();
-	} while (inode->i_ino <= MBOX_FS_CONTROL_INO);
+	/*
+	 * Not get_next_ino(), a counter the whole system shares and that
+	 * wraps: two live mailboxes would show the same st_ino.  Freed at
+	 * the evict, also of an inode that never got its name.
+	 */
+	ret = ida_alloc_min(&fsi->inos, MBOX_FS_CONTROL_INO + 1,
+			    GFP_KERNEL_ACCOUNT);
+	if (ret < 0) {
+		/* No number to free: new_inode() leaves i_ino as it was. */
+		inode->i_ino = 0;
+		iput(inode);
+		goto err_free;
+	}
+	inode->i_ino = ret;
 	inode_init_owner(&init_user_ns, inode, root,
 			 S_IFCHR | (req.mode & ~current_umask()));
 	if (gid_valid(gid))
@@ -585,6 +600,7 @@ static int mbox_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	fsi->opts = ctx->opts;
 	fsi->given = ctx->seen;
 	atomic_set(&fsi->nr_mailboxes, 0);
+	ida_init(&fsi->inos);
 	kmbox_quota_init(&fsi->quota, &kmbox_module_quota, fsi->opts.user_max,
 			 fsi->opts.user_bytes);
 	sb->s_fs_info = fsi;
@@ -678,6 +694,7 @@ static void mbox_fs_kill_sb(struct super_block *sb)
 	if (!fsi)
 		return;
 	kmbox_quota_destroy(&fsi->quota);
+	ida_destroy(&fsi->inos);
 	kfree(fsi);
 	atomic_dec(&mbox_fs_instances);
 }

@@ -98,6 +98,14 @@ static inline int open_in(const char *dir, const char *name, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
+static inline int unlink_in(const char *dir, const char *name)
+{
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return unlink(path);
+}
+
 static inline int stat_in(const char *dir, const char *name, struct stat *st)
 {
 	char path[400];

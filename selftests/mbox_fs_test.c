@@ -799,7 +799,7 @@ struct as_user {
 };
 
 enum { OP_CREATE_0600, OP_OPEN_RD, OP_OPEN_WR, OP_CHMOD_0666, OP_UNLINK,
-	OP_SEND };
+	OP_SEND, OP_SET_LIMITS_WRONLY, OP_FLUSH_ALL_WRONLY };
 
 static int as_user(const void *arg)
 {
@@ -831,6 +831,19 @@ static int as_user(const void *arg)
 			return errno;
 		if (write(fd, "from user", 9) != 9)
 			return 101;
+		close(fd);
+		return 0;
+	case OP_SET_LIMITS_WRONLY:
+	case OP_FLUSH_ALL_WRONLY:
+		/* Write-only: a reader's right to flush does not apply. */
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			return errno;
+		if (u->op == OP_SET_LIMITS_WRONLY ?
+		    ioctl(fd, MBOX_IOC_SET_LIMITS,
+			  &(struct mbox_limits){ .max_msgs = 7 }) :
+		    ioctl(fd, MBOX_IOC_FLUSH, &(struct mbox_flush){ 0 }))
+			return errno;
 		close(fd);
 		return 0;
 	}
@@ -880,6 +893,75 @@ TEST_F(fs, permissions_follow_owner_and_mode)
 	ASSERT_EQ(0, user_does(1000, self->a, "priv", OP_UNLINK));
 	ASSERT_EQ(-1, stat_in(self->a, "priv", &st));
 	ASSERT_EQ(ENOENT, errno);
+}
+
+/*
+ * A named mailbox's owner administers it (limits, flushing others'
+ * messages without reading), as it may chmod it; nobody else but root,
+ * and /dev/mboxN stays root's.
+ */
+TEST_F(fs, the_owner_administers_its_mailbox)
+{
+	struct mbox_info info;
+	int fd;
+
+	ASSERT_EQ(0, fs_mount(self->a, "mode=1777"));
+	ASSERT_EQ(0, user_does(1000, self->a, "own", OP_CREATE_0600));
+	ASSERT_EQ(0, user_does(1000, self->a, "own", OP_CHMOD_0666));
+	ASSERT_EQ(EPERM, user_does(1001, self->a, "own", OP_SET_LIMITS_WRONLY));
+	ASSERT_EQ(0, user_does(1001, self->a, "own", OP_SEND));
+	ASSERT_EQ(EPERM, user_does(1001, self->a, "own", OP_FLUSH_ALL_WRONLY));
+	fd = open_in(self->a, "own", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	ASSERT_EQ(1, info.msgs_queued);
+	ASSERT_EQ(mbox_param("max_msgs"), info.max_msgs);
+
+	ASSERT_EQ(0, user_does(1000, self->a, "own", OP_SET_LIMITS_WRONLY));
+	ASSERT_EQ(0, user_does(1000, self->a, "own", OP_FLUSH_ALL_WRONLY));
+	ASSERT_EQ(0, mbox_info(fd, &info));
+	ASSERT_EQ(7, info.max_msgs);
+	ASSERT_EQ(0, info.msgs_queued);
+	ASSERT_EQ(1, info.flushed_msgs);
+	close(fd);
+}
+
+TEST_F(fs, dev_mbox_limits_stay_root_s)
+{
+	struct stat st;
+	int ret;
+
+	ASSERT_EQ(0, stat(MBOX_DEV(0), &st));
+	ASSERT_EQ(0, chmod(MBOX_DEV(0), 0666));
+	/* A uid 1000 that owned /dev/mbox0 would still not be its admin. */
+	ASSERT_EQ(0, chown(MBOX_DEV(0), 1000, st.st_gid));
+	ret = user_does(1000, "/dev", "mbox0", OP_SET_LIMITS_WRONLY);
+	chown(MBOX_DEV(0), st.st_uid, st.st_gid);
+	chmod(MBOX_DEV(0), st.st_mode & 07777);
+	ASSERT_EQ(EPERM, ret);
+}
+
+/* Inode numbers are the instance's own: from 3, reused once freed. */
+TEST_F(fs, inode_numbers_are_unique_in_the_instance)
+{
+	struct stat a, b, c;
+
+	ASSERT_EQ(0, fs_mount(self->a, NULL));
+	ASSERT_EQ(0, fs_mount(self->b, NULL));
+	ASSERT_EQ(0, create_in(self->a, "x", 0600));
+	ASSERT_EQ(0, create_in(self->a, "y", 0600));
+	ASSERT_EQ(0, create_in(self->b, "x", 0600));
+	ASSERT_EQ(0, stat_in(self->a, "x", &a));
+	ASSERT_EQ(0, stat_in(self->a, "y", &b));
+	ASSERT_EQ(0, stat_in(self->b, "x", &c));
+	ASSERT_EQ(3, a.st_ino);
+	ASSERT_EQ(4, b.st_ino);
+	ASSERT_EQ(3, c.st_ino);
+	ASSERT_NE(a.st_dev, c.st_dev);
+	ASSERT_EQ(0, unlink_in(self->a, "x"));
+	ASSERT_EQ(0, create_in(self->a, "z", 0600));
+	ASSERT_EQ(0, stat_in(self->a, "z", &c));
+	ASSERT_EQ(3, c.st_ino);
 }
 
 /* rm takes the name at once; open files go on; last close frees it. */
