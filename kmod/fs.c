@@ -13,7 +13,6 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/fsnotify.h>
-#include <linux/idr.h>
 #include <linux/kdev_t.h>
 #include <linux/kstrtox.h>
 #include <linux/module.h>
@@ -26,6 +25,7 @@
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
+#include <linux/xarray.h>
 
 #include "mbox_internal.h"
 
@@ -74,8 +74,13 @@ struct mbox_fs_info {
 	unsigned int given;	/* BIT(MBOX_OPT_*) of mode, uid, gid at mount */
 	struct dentry *control;
 	atomic_t nr_mailboxes;	/* live, removed-but-open included */
-	/* Inode numbers of the live mailboxes: unique in the instance. */
-	struct ida inos;
+	/*
+	 * Inode numbers of the live mailboxes, unique in the instance and
+	 * handed out cyclically, so that a removed mailbox's number does not
+	 * name the next one at once (st_dev and st_ino identify a mailbox).
+	 */
+	struct xarray inos;
+	u32 next_ino;
 	/*
 	 * Per-user quotas (limits user_max, user_bytes), under the module's.
 	 * Every message and mailbox charged to it is freed before kill_sb
@@ -265,7 +270,7 @@ static void mbox_fs_evict_inode(struct inode *inode)
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
 	if (inode->i_ino > MBOX_FS_CONTROL_INO)
-		ida_free(&mbox_fs_sb(inode->i_sb)->inos, inode->i_ino);
+		xa_erase(&mbox_fs_sb(inode->i_sb)->inos, inode->i_ino);
 	if (!mb)
 		return;
 	kmbox_destroy(mb);
@@ -418,6 +423,7 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	struct inode *inode;
 	kgid_t gid = INVALID_GID;
 	unsigned long ino;
+	u32 id;
 	struct mbox *mb;
 	size_t len;
 	int ret;
@@ -456,17 +462,17 @@ static int mbox_ctl_create(struct file *file, unsigned int cmd,
 	/*
 	 * Not get_next_ino(), a counter the whole system shares and that
 	 * wraps: two live mailboxes would show the same st_ino.  Freed at
-	 * the evict, also of an inode that never got its name.
+	 * the evict, also of an inode that never got its name; until then
+	 * i_ino is 0 (inode_init_always()), which evict does not free.
 	 */
-	ret = ida_alloc_min(&fsi->inos, MBOX_FS_CONTROL_INO + 1,
-			    GFP_KERNEL_ACCOUNT);
+	ret = xa_alloc_cyclic(&fsi->inos, &id, inode,
+			      XA_LIMIT(MBOX_FS_CONTROL_INO + 1, INT_MAX),
+			      &fsi->next_ino, GFP_KERNEL_ACCOUNT);
 	if (ret < 0) {
-		/* No number to free: new_inode() leaves i_ino as it was. */
-		inode->i_ino = 0;
 		iput(inode);
 		goto err_free;
 	}
-	inode->i_ino = ret;
+	inode->i_ino = id;
 	inode_init_owner(&init_user_ns, inode, root,
 			 S_IFCHR | (req.mode & ~current_umask()));
 	if (gid_valid(gid))
@@ -600,7 +606,8 @@ static int mbox_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	fsi->opts = ctx->opts;
 	fsi->given = ctx->seen;
 	atomic_set(&fsi->nr_mailboxes, 0);
-	ida_init(&fsi->inos);
+	xa_init_flags(&fsi->inos, XA_FLAGS_ALLOC);
+	fsi->next_ino = MBOX_FS_CONTROL_INO + 1;
 	kmbox_quota_init(&fsi->quota, &kmbox_module_quota, fsi->opts.user_max,
 			 fsi->opts.user_bytes);
 	sb->s_fs_info = fsi;
@@ -694,7 +701,8 @@ static void mbox_fs_kill_sb(struct super_block *sb)
 	if (!fsi)
 		return;
 	kmbox_quota_destroy(&fsi->quota);
-	ida_destroy(&fsi->inos);
+	WARN_ON_ONCE(!xa_empty(&fsi->inos));
+	xa_destroy(&fsi->inos);
 	kfree(fsi);
 	atomic_dec(&mbox_fs_instances);
 }

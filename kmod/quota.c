@@ -202,10 +202,10 @@ int kmbox_quota_charge(struct mbox_quota_user *u, u32 mailboxes, u64 bytes)
 	if (!top)
 		return mbox_quota_add(u, mailboxes, bytes) ? 0 : -EDQUOT;
 
-	/* Only two levels: an instance's set is under the module's. */
 	/*
-	 * Only what is charged is checked: a user over a limit that a
-	 * remount lowered may still do what charges the other count.
+	 * Only two levels: an instance's set is under the module's.  Only
+	 * what is charged is checked: a user over a limit that a remount
+	 * lowered may still do what charges the other count.
 	 */
 	spin_lock(&top->charge_lock);
 	if ((!mailboxes || (u64)atomic_read(&u->mailboxes) + mailboxes <=

@@ -192,15 +192,32 @@ static int queued(const char *dir, const char *name)
 	return info.msgs_queued + info.urgent_queued;
 }
 
-/* A mailbox anyone may write, made by root with default limits. */
+/* A mailbox anyone may write, made by root; limits 0 are the defaults. */
+static int shared_box_with(const char *dir, const char *name,
+			   uint32_t max_msgs, uint32_t max_urgent)
+{
+	struct mbox_create req;
+	char path[160];
+	int ctl, ret;
+
+	ctl = ctl_open(dir);
+	if (ctl < 0)
+		return -1;
+	create_req(&req, name, 0666);
+	req.max_msgs = max_msgs;
+	req.max_urgent = max_urgent;
+	ret = ioctl(ctl, MBOX_CTL_CREATE, &req);
+	close(ctl);
+	if (ret)
+		return -1;
+	/* Past the umask. */
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return chmod(path, 0666);
+}
+
 static int shared_box(const char *dir, const char *name)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (create_in(dir, name, 0666))
-		return -1;
-	return chmod(path, 0666);
+	return shared_box_with(dir, name, 0, 0);
 }
 
 TEST_F(quota, mailboxes_per_user_in_an_instance)
@@ -409,21 +426,11 @@ static int nonblocking_write(const void *arg)
 TEST_F(quota, a_waiting_writer_holds_its_charge)
 {
 	struct step s = { .uid = USER_A, .dir = self->a, .name = "box" };
-	struct mbox_create req;
-	int ctl, fd, status;
+	int fd, status;
 	pid_t pid;
 
 	ASSERT_EQ(0, fs_mount(self->a, "user_bytes=456"));
-	ctl = ctl_open(self->a);
-	ASSERT_LE(0, ctl);
-	create_req(&req, "box", 0666);
-	req.max_msgs = 1;
-	ASSERT_EQ(0, ioctl(ctl, MBOX_CTL_CREATE, &req));
-	close(ctl);
-	fd = open_in(self->a, "box", O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fchmod(fd, 0666));	/* past the umask */
-	close(fd);
+	ASSERT_EQ(0, shared_box_with(self->a, "box", 1, 0));
 	ASSERT_EQ(0, as_user_write(USER_A, self->a, "box", 100, 1));
 	fd = open_in(self->a, "box", O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -523,20 +530,9 @@ static int urgent_twice_then_write(const void *arg)
 TEST_F(quota, a_refused_urgent_message_is_uncharged)
 {
 	struct step s = { .uid = USER_A, .dir = self->a, .name = "box" };
-	struct mbox_create req;
-	int ctl, fd;
 
 	ASSERT_EQ(0, fs_mount(self->a, "user_bytes=456"));
-	ctl = ctl_open(self->a);
-	ASSERT_LE(0, ctl);
-	create_req(&req, "box", 0666);
-	req.max_urgent = 1;
-	ASSERT_EQ(0, ioctl(ctl, MBOX_CTL_CREATE, &req));
-	close(ctl);
-	fd = open_in(self->a, "box", O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fchmod(fd, 0666));
-	close(fd);
+	ASSERT_EQ(0, shared_box_with(self->a, "box", 0, 1));
 	ASSERT_EQ(0, in_child(urgent_twice_then_write, &s));
 	ASSERT_EQ(2, queued(self->a, "box"));
 }

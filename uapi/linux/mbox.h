@@ -208,8 +208,8 @@ struct mbox_ack {
 
 /*
  * struct mbox_limits - one mailbox's limits (MBOX_IOC_SET_LIMITS; needs
- * CAP_SYS_ADMIN, or for a named mailbox to be its owner or CAP_FOWNER,
- * else EPERM).  A field left 0 keeps its current value.
+ * CAP_SYS_ADMIN or, for a named mailbox, to own it or have CAP_FOWNER in
+ * a user namespace where its owner is mapped, else EPERM).  A field left 0 keeps its current value.
  * The resulting limits must satisfy
  *   1 <= max_msg_size <= MBOX_MAX_MSG_SIZE_LIMIT,
  *   1 <= max_msgs <= MBOX_MAX_MSGS_LIMIT,
@@ -287,8 +287,9 @@ struct mbox_info {
  *                         file's opener uid (a writer cancels its own);
  *   MBOX_FLUSH_UP_TO_SEQ  only messages with seq <= @up_to_seq.
  * Urgent and normal messages are both selected.  Without MBOX_FLUSH_MINE
- * the file must be open for reading or the caller must have CAP_SYS_ADMIN
- * (for a named mailbox, or be its owner, or have CAP_FOWNER), else EPERM.
+ * the file must be open for reading, or the caller must have CAP_SYS_ADMIN
+ * or, for a named mailbox, own it (or have CAP_FOWNER in a user namespace
+ * where its owner is mapped), else EPERM.
  *
  * A flush removes the selected messages that are queued when it starts;
  * messages written while it runs are not removed.  A flush with selectors
