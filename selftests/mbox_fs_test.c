@@ -1004,6 +1004,151 @@ TEST_F(fs, rm_keeps_open_files_until_the_last_close)
 	ASSERT_EQ(refs0 + 1, module_refs());
 }
 
+/* A child that reads one message from @fd and checks it is @want. */
+static pid_t read_in_child(int fd, const char *want)
+{
+	pid_t pid = mbox_fork();
+	char buf[64];
+
+	if (pid == 0) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		_exit(n == (ssize_t)strlen(want) && !memcmp(buf, want, n) ? 0 : 1);
+	}
+	return pid;
+}
+
+static pid_t write_in_child(int fd, const char *text)
+{
+	pid_t pid = mbox_fork();
+
+	if (pid == 0)
+		_exit(write(fd, text, strlen(text)) == (ssize_t)strlen(text) ?
+		      0 : 1);
+	return pid;
+}
+
+static int reaped_ok(pid_t pid)
+{
+	int status;
+
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+/*
+ * rm while a reader is blocked, then while a writer is: both finish, the
+ * name is gone at once, and the mailbox goes with the last close.
+ */
+TEST_F(fs, rm_with_a_blocked_reader_and_a_blocked_writer)
+{
+	struct mbox_create req;
+	long long refs0 = module_refs();
+	char buf[64];
+	int ctl, fd;
+	pid_t pid;
+
+	ASSERT_EQ(0, fs_mount(self->a, NULL));
+	ctl = ctl_open(self->a);
+	ASSERT_LE(0, ctl);
+	create_req(&req, "box", 0600);
+	req.max_msgs = 1;
+	ASSERT_EQ(0, ioctl(ctl, MBOX_CTL_CREATE, &req));
+	close(ctl);
+	fd = open_in(self->a, "box", O_RDWR);
+	ASSERT_LE(0, fd);
+
+	/* A reader blocked on the empty mailbox, then the name goes. */
+	pid = read_in_child(fd, "one");
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, mbox_wait_readers(fd, 1));
+	ASSERT_EQ(0, unlink_in(self->a, "box"));
+	ASSERT_EQ(-1, open_in(self->a, "box", O_RDWR));
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_EQ(3, write(fd, "one", 3));
+	ASSERT_TRUE(reaped_ok(pid));
+
+	/* A writer blocked on the full mailbox (max_msgs 1). */
+	ASSERT_EQ(4, write(fd, "full", 4));
+	pid = write_in_child(fd, "two");
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, mbox_wait_writers(fd, 1));
+	ASSERT_EQ(4, read(fd, buf, sizeof(buf)));
+	ASSERT_TRUE(reaped_ok(pid));
+	ASSERT_EQ(3, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "two", 3));
+	ASSERT_EQ(refs0 + 2, module_refs());
+	ASSERT_EQ(0, close(fd));
+	/* The instance alone holds the module now: the mailbox is freed. */
+	ASSERT_EQ(refs0 + 1, module_refs());
+}
+
+/* A 0660 mailbox of a group: two of its members share it, others not. */
+static int group_member_sends(const void *arg)
+{
+	const char *path = arg;
+	gid_t groups[1] = { 3000 };
+	int fd;
+
+	if (setgroups(1, groups) || setresgid(1001, 1001, 1001) ||
+	    setresuid(1001, 1001, 1001))
+		return 100;
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return errno;
+	if (write(fd, "member", 6) != 6)
+		return 101;
+	close(fd);
+	return 0;
+}
+
+static int group_creates(const void *arg)
+{
+	const char *dir = arg;
+	gid_t groups[1] = { 3000 };
+	struct mbox_create req;
+	int ctl, ret;
+
+	if (setgroups(1, groups) || setresgid(1000, 1000, 1000) ||
+	    setresuid(1000, 1000, 1000))
+		return 100;
+	umask(0);
+	ctl = ctl_open(dir);
+	if (ctl < 0)
+		return errno;
+	create_req(&req, "team", 0660);
+	req.flags = MBOX_CREATE_GID;
+	req.gid = 3000;
+	ret = ioctl(ctl, MBOX_CTL_CREATE, &req) ? errno : 0;
+	close(ctl);
+	return ret;
+}
+
+TEST_F(fs, a_group_mailbox_is_shared_by_its_members)
+{
+	struct mbox_msg_header hdr;
+	char path[200], buf[64];
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, fs_mount(self->a, "mode=1777"));
+	ASSERT_EQ(0, in_child(group_creates, self->a));
+	ASSERT_EQ(0, stat_in(self->a, "team", &st));
+	ASSERT_EQ(S_IFCHR | 0660, st.st_mode);
+	ASSERT_EQ(1000, st.st_uid);
+	ASSERT_EQ(3000, st.st_gid);
+	snprintf(path, sizeof(path), "%s/team", self->a);
+	ASSERT_EQ(0, in_child(group_member_sends, path));
+	/* Not a member: EACCES. */
+	ASSERT_EQ(EACCES, user_does(1002, self->a, "team", OP_OPEN_WR));
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mbox_set_header_mode(fd, 1));
+	ASSERT_EQ(sizeof(hdr) + 6, mbox_recv_hdr(fd, &hdr, buf, sizeof(buf)));
+	ASSERT_EQ(1001, hdr.uid);
+	close(fd);
+}
+
 TEST_F(fs, rename_moves_a_mailbox_but_not_the_control_node)
 {
 	char from[200], to[200], ctl[200];
@@ -1202,6 +1347,114 @@ TEST_F(fs, a_user_namespace_makes_and_uses_its_own_mailboxes)
 {
 	ASSERT_EQ(0, in_child(userns_mailbox, self->a));
 	ASSERT_FALSE(is_mbox(self->a));
+}
+
+/* "unshare -Urmp --fork": pipes between the host and the namespace's init. */
+struct pidns_args {
+	const char *dir;
+	int to_host[2];		/* the init's host pid, then "sent" */
+	int from_host[2];	/* "read": the init may exit */
+};
+
+/* Pid 1 of a new pid namespace, root of a user namespace (uid 1000). */
+static int pidns_init(const struct pidns_args *a)
+{
+	struct mbox_msg_header hdr;
+	char buf[64], c = 's';
+	int fd;
+
+	if (getpid() != 1 || fs_mount(a->dir, NULL))
+		return 110;
+	if (create_in(a->dir, "mine", 0600))
+		return 111;
+	fd = open_in(a->dir, "mine", O_RDWR);
+	if (fd < 0 || mbox_set_header_mode(fd, 1) || write(fd, "in", 2) != 2)
+		return 112;
+	/* Inside: stamped as the namespaces see it, root and pid 1. */
+	if (mbox_recv_hdr(fd, &hdr, buf, sizeof(buf)) != sizeof(hdr) + 2 ||
+	    hdr.uid != 0 || hdr.opener_uid != 0 || hdr.pid != 1)
+		return 113;
+	close(fd);
+	/* The host's message: its root is unmapped here, its pid unseen. */
+	fd = open(MBOX_DEV(1), O_RDWR);
+	if (fd < 0 || mbox_set_header_mode(fd, 1))
+		return 114;
+	if (mbox_recv_hdr(fd, &hdr, buf, sizeof(buf)) != sizeof(hdr) + 4 ||
+	    memcmp(buf, "host", 4) || hdr.uid != 65534 || hdr.pid != 0)
+		return 115;
+	/* Ours, for the host to read while we are alive. */
+	if (mbox_set_header_mode(fd, 0) || write(fd, "from ns", 7) != 7)
+		return 116;
+	if (write(a->to_host[1], &c, 1) != 1 || read(a->from_host[0], &c, 1) != 1)
+		return 117;
+	return 0;
+}
+
+static int pidns_child(const void *arg)
+{
+	const struct pidns_args *a = arg;
+	int status;
+	pid_t pid;
+
+	if (enter_userns() || unshare(CLONE_NEWPID))
+		return 100;
+	pid = fork();
+	if (pid == 0)
+		_exit(pidns_init(a));
+	if (pid < 0 || write(a->to_host[1], &pid, sizeof(pid)) != sizeof(pid))
+		return 101;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 102;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A container made by "unshare -Urmp --fork" (uid 1000) mounts its own
+ * instance, creates, sends and receives; the host sees none of it, and
+ * the credentials it stamps read right on both sides.
+ */
+TEST_F(fs, a_container_s_credentials_read_right_in_and_out)
+{
+	struct pidns_args a = { .dir = self->a };
+	long long instances0 = instances();
+	struct mbox_msg_header hdr;
+	char buf[64], c;
+	struct stat st;
+	int fd, status;
+	pid_t child, init;
+
+	ASSERT_EQ(0, pipe(a.to_host));
+	ASSERT_EQ(0, pipe(a.from_host));
+	ASSERT_EQ(0, stat(MBOX_DEV(1), &st));
+	ASSERT_EQ(0, chmod(MBOX_DEV(1), 0666));
+	fd = mbox_open_reset(1, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4, write(fd, "host", 4));
+
+	child = mbox_fork();
+	ASSERT_LE(0, child);
+	if (child == 0)
+		_exit(pidns_child(&a));
+	ASSERT_EQ(sizeof(init), read(a.to_host[0], &init, sizeof(init)));
+	ASSERT_EQ(1, read(a.to_host[0], &c, 1));
+	/* Outside: uid 1000 and its host pid. */
+	ASSERT_EQ(0, mbox_set_header_mode(fd, 1));
+	ASSERT_EQ(sizeof(hdr) + 7, mbox_recv_hdr(fd, &hdr, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "from ns", 7));
+	ASSERT_EQ(1000, hdr.uid);
+	ASSERT_EQ(1000, hdr.opener_uid);
+	ASSERT_EQ(init, hdr.pid);
+	/* The host does not see the container's instance. */
+	ASSERT_FALSE(is_mbox(self->a));
+	ASSERT_EQ(instances0 + 1, instances());
+	ASSERT_EQ(1, write(a.from_host[1], "r", 1));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	chmod(MBOX_DEV(1), st.st_mode & 07777);
+	close(fd);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* Gone with its mount namespace. */
+	ASSERT_EQ(instances0, instances());
 }
 
 TEST_HARNESS_MAIN
