@@ -102,6 +102,7 @@ struct step {
 	const char *name;
 	size_t len;		/* bytes per message */
 	int count;		/* messages, or mailboxes */
+	int oflags;		/* besides O_WRONLY */
 };
 
 /* An errno (or 0) as a child's exit status. */
@@ -145,8 +146,8 @@ static int write_some(const void *arg)
 	memset(buf, 'q', sizeof(buf));
 	if (become(s->uid, s->uid))
 		return 254;
-	fd = s->dir ? open_in(s->dir, s->name, O_WRONLY) :
-		      open(s->name, O_WRONLY | O_CLOEXEC);
+	fd = s->dir ? open_in(s->dir, s->name, O_WRONLY | s->oflags) :
+		      open(s->name, O_WRONLY | O_CLOEXEC | s->oflags);
 	if (fd < 0)
 		return child_errno(-1);
 	for (i = 0; i < s->count; i++) {
@@ -390,45 +391,21 @@ TEST_F(quota, failed_writes_charge_nothing)
 	ASSERT_EQ(1, queued(self->a, "box"));
 }
 
-static int blocked_writer(const void *arg)
-{
-	const struct step *s = arg;
-	char buf[100] = { 0 };
-	int fd;
-
-	if (become(s->uid, s->uid))
-		return 254;
-	fd = open_in(s->dir, s->name, O_WRONLY);
-	if (fd < 0)
-		return child_errno(-1);
-	/* Waits: the mailbox holds one message at most. */
-	return write(fd, buf, 100) == 100 ? 0 : child_errno(-1);
-}
-
-static int nonblocking_write(const void *arg)
-{
-	const struct step *s = arg;
-	char buf[100] = { 0 };
-	int fd;
-
-	if (become(s->uid, s->uid))
-		return 254;
-	fd = open_in(s->dir, s->name, O_WRONLY | O_NONBLOCK);
-	if (fd < 0)
-		return child_errno(-1);
-	return write(fd, buf, 100) == 100 ? 0 : child_errno(-1);
-}
-
 /*
  * A writer waiting for room holds its message's charge; killed, it gives
  * it back.  A quota of two messages, a mailbox of one.
  */
 TEST_F(quota, a_waiting_writer_holds_its_charge)
 {
-	struct step s = { .uid = USER_A, .dir = self->a, .name = "box" };
+	struct step s = {
+		.uid = USER_A, .dir = self->a, .name = "box", .len = 100,
+		.count = 1,
+	};
+	struct step nonblock = s;
 	int fd, status;
 	pid_t pid;
 
+	nonblock.oflags = O_NONBLOCK;
 	ASSERT_EQ(0, fs_mount(self->a, "user_bytes=456"));
 	ASSERT_EQ(0, shared_box_with(self->a, "box", 1, 0));
 	ASSERT_EQ(0, as_user_write(USER_A, self->a, "box", 100, 1));
@@ -438,15 +415,15 @@ TEST_F(quota, a_waiting_writer_holds_its_charge)
 	pid = mbox_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(blocked_writer(&s));
+		_exit(write_some(&s));	/* waits: room for one message */
 	ASSERT_EQ(0, mbox_wait_writers(fd, 1));
 	/* The quota is spent (queued + waiting), not the room: EDQUOT. */
-	ASSERT_EQ(EDQUOT, in_child(nonblocking_write, &s));
+	ASSERT_EQ(EDQUOT, in_child(write_some, &nonblock));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, mbox_wait_writers(fd, 0));
 	/* Charge given back: now it is the mailbox that is full. */
-	ASSERT_EQ(EAGAIN, in_child(nonblocking_write, &s));
+	ASSERT_EQ(EAGAIN, in_child(write_some, &nonblock));
 	ASSERT_EQ(1, queued(self->a, "box"));
 	close(fd);
 }

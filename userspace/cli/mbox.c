@@ -1140,6 +1140,40 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * One of the limit options of limits and create (--max-msg-size 's',
+ * --max-msgs 'n', --max-bytes 'b', --max-urgent 'u', --max-urgent-bytes
+ * 'U') into @l; false for any other option.
+ */
+static bool parse_limit_opt(int c, struct mbox_limits *l)
+{
+	switch (c) {
+	case 's':
+		l->max_msg_size = parse_number("--max-msg-size", optarg,
+					       UINT32_MAX, true);
+		break;
+	case 'n':
+		l->max_msgs = parse_number("--max-msgs", optarg, UINT32_MAX,
+					   true);
+		break;
+	case 'b':
+		l->max_bytes = parse_number("--max-bytes", optarg, ULLONG_MAX,
+					    true);
+		break;
+	case 'u':
+		l->max_urgent = parse_number("--max-urgent", optarg,
+					     UINT32_MAX, true);
+		break;
+	case 'U':
+		l->max_urgent_bytes = parse_number("--max-urgent-bytes",
+						   optarg, ULLONG_MAX, true);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
 static int cmd_limits(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1156,32 +1190,8 @@ static int cmd_limits(int argc, char **argv)
 	bool set = false;
 	int c, fd, ret;
 
-	while ((c = next_opt(argc, argv, "h", opts)) != -1) {
-		switch (c) {
-		case 's':
-			l.max_msg_size = parse_number("--max-msg-size", optarg,
-						      UINT32_MAX, true);
-			break;
-		case 'n':
-			l.max_msgs = parse_number("--max-msgs", optarg,
-						  UINT32_MAX, true);
-			break;
-		case 'b':
-			l.max_bytes = parse_number("--max-bytes", optarg,
-						   ULLONG_MAX, true);
-			break;
-		case 'u':
-			l.max_urgent = parse_number("--max-urgent", optarg,
-						    UINT32_MAX, true);
-			break;
-		case 'U':
-			l.max_urgent_bytes = parse_number("--max-urgent-bytes",
-							  optarg, ULLONG_MAX,
-							  true);
-			break;
-		}
-		set = true;
-	}
+	while ((c = next_opt(argc, argv, "h", opts)) != -1)
+		set |= parse_limit_opt(c, &l);
 	const char *dev = only_device(argc, argv);
 
 	fd = open_any(dev, path, sizeof(path));
@@ -1191,7 +1201,7 @@ static int cmd_limits(int argc, char **argv)
 		ret = mbox_set_limits(fd, &l);
 		if (ret == -EPERM) {
 			close(fd);
-			return fail(path, EPERM, "changing limits needs CAP_SYS_ADMIN: run as root");
+			return fail(path, EPERM, "changing limits needs CAP_SYS_ADMIN, or owning the named mailbox: run as root or as its owner");
 		}
 		if (ret == -EINVAL) {
 			close(fd);
@@ -1321,26 +1331,8 @@ static int cmd_create(int argc, char **argv)
 			group = optarg;
 			gid = parse_group(optarg);
 			break;
-		case 's':
-			l.max_msg_size = parse_number("--max-msg-size", optarg,
-						      UINT32_MAX, true);
-			break;
-		case 'n':
-			l.max_msgs = parse_number("--max-msgs", optarg,
-						  UINT32_MAX, true);
-			break;
-		case 'b':
-			l.max_bytes = parse_number("--max-bytes", optarg,
-						   ULLONG_MAX, true);
-			break;
-		case 'u':
-			l.max_urgent = parse_number("--max-urgent", optarg,
-						    UINT32_MAX, true);
-			break;
-		case 'U':
-			l.max_urgent_bytes = parse_number("--max-urgent-bytes",
-							  optarg, ULLONG_MAX,
-							  true);
+		default:
+			parse_limit_opt(c, &l);
 			break;
 		}
 	}
