@@ -84,7 +84,7 @@ sab=selftests/vm/sabotage
 		selftests/vm/run.sh --lane stock
 ) > "$log" 2>&1
 rc=$?
-[ "$(grep -c "^# ---- $innocent: exit 0, 6 passed, 0 failed, 0 skipped" "$log")" -eq 4 ]
+[ "$(grep -c "^# ---- $innocent: exit 0, 8 passed, 0 failed, 0 skipped" "$log")" -eq 4 ]
 ok $? "a checkout and cache under /tmp, with spaces, a comma and a quote in the path, build the module and run in the VM"
 
 [ $rc -eq 1 ] &&
@@ -99,7 +99,7 @@ ok $? "a checkout and cache under /tmp, with spaces, a comma and a quote in the 
 	grep -q "^not ok - $sab/unload.sh left the VM dirty:" "$log" &&
 	grep -q "^#   the mbox module is not loaded" "$log" &&
 	[ "$(grep -c '^# restored: the module reloaded with its parameters' "$log")" -eq 3 ] &&
-	grep -q '^MBOX-COUNTS 25 6 0$' "$log"
+	grep -q '^MBOX-COUNTS 33 6 0$' "$log"
 ok $? "a hung, a killed and an unloading program each fail alone; the next one passes in full"
 
 # A failing run: the sabotage program that dies, in the stock lane only.
