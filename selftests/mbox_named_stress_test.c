@@ -208,15 +208,16 @@ static void *race_worker(void *arg)
 		__atomic_fetch_add(&r->ops[op], 1, __ATOMIC_RELAXED);
 		switch (op) {
 		case OP_CREATE:
-			if (!create_in(r->dir, name, 0600))
-				break;
-			if (errno != EEXIST || i >= CHURN) {
+			if (!create_in(r->dir, name, 0600)) {
 				/* A keeper exists from the start to the end. */
-				if (errno != EEXIST)
-					race_fail(r, "create %s: %s", name, strerror(errno));
+				if (i >= CHURN)
+					race_fail(r, "create %s: made a second one", name);
 				break;
 			}
-			__atomic_fetch_add(&r->eexist, 1, __ATOMIC_RELAXED);
+			if (errno != EEXIST)
+				race_fail(r, "create %s: %s", name, strerror(errno));
+			else
+				__atomic_fetch_add(&r->eexist, 1, __ATOMIC_RELAXED);
 			break;
 		case OP_RM:
 			if (i >= CHURN)
