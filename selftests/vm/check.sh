@@ -17,7 +17,7 @@ lanes=${MBOX_LANES:-stock debug kcsan}
 # The data-race lane runs the programs that make threads and processes race
 # on a mailbox (each case of the others runs alone, with nothing to race).
 kcsan_tests="mbox_concurrency_test mbox_stress_test mbox_fuzz_test mbox_oob_test
-	mbox_poll_test mbox_ack_test mbox_batch_test mbox_fairness_test"
+	mbox_poll_test mbox_ack_test mbox_batch_test mbox_fairness_test mbox_named_stress_test"
 # Programs that test user space only run in the stock lane: the CLI, the
 # demo, the benchmark's output, the examples in other languages and the
 # installed tree use no kernel path that the C programs do not run on the debug
