@@ -949,14 +949,21 @@ TEST_F(named, create_errors_create_nothing)
 		  O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ASSERT_LE(0, fd);
 	close(fd);
+	/* The debug lane's kernel has no inotify: the stock lane checks. */
 	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	ASSERT_LE(0, ino);
-	ASSERT_LE(0, inotify_add_watch(ino, file, IN_OPEN));
+	if (ino < 0) {
+		ASSERT_EQ(ENOSYS, errno);
+		TH_LOG("no inotify in this kernel: not checking that nothing was opened");
+	} else {
+		ASSERT_LE(0, inotify_add_watch(ino, file, IN_OPEN));
+	}
 	CREATE_FAILS(ENOTTY, in(path, self->plain, "x"), 0600, NULL);
 	/* The node was not even opened. */
-	EXPECT_EQ(-1, read(ino, events, sizeof(events)));
-	EXPECT_EQ(EAGAIN, errno);
-	close(ino);
+	if (ino >= 0) {
+		EXPECT_EQ(-1, read(ino, events, sizeof(events)));
+		EXPECT_EQ(EAGAIN, errno);
+		close(ino);
+	}
 	EXPECT_EQ(1, entries(self->plain));
 
 	/* Through a read-only bind mount of the instance. */
